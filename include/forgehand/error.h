@@ -1,0 +1,54 @@
+#pragma once
+// The error vocabulary every module shares: a closed set of codes and a message written
+// outer-to-inner ("github: parse issue_comment: missing comment.body"). Plain values.
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <tl/expected.hpp>
+
+namespace forgehand {
+
+enum class ErrorCode {
+  invalid_argument,   // the caller asked for something that cannot be done as asked
+  malformed,          // input bytes do not parse (JSON, YAML, headers)
+  unauthorized,       // a signature, token or credential did not check out
+  forbidden,          // authenticated, but not allowed
+  not_found,          // no such instance, repository, delivery, ...
+  conflict,           // the thing exists already or changed underneath us
+  payload_too_large,  // a body or file over a configured limit
+  rate_limited,       // the other side asked us to slow down
+  unavailable,        // a dependency failed in a way that may pass (5xx, connection refused)
+  timeout,            // a deadline passed
+  not_supported,      // the forge or provider cannot do this
+  config,             // configuration is invalid or incomplete
+  io,                 // local storage or filesystem failed
+  internal,           // a bug: an invariant did not hold
+};
+
+struct Error {
+  ErrorCode code = ErrorCode::internal;
+  std::string message;
+
+  // Prefixes the message with the operation that failed, keeping the code.
+  Error context(std::string_view outer) const& {
+    return Error{code, std::string(outer) + ": " + message};
+  }
+};
+
+template <class T>
+using Result = tl::expected<T, Error>;
+
+inline tl::unexpected<Error> fail(ErrorCode code, std::string message) {
+  return tl::unexpected<Error>(Error{code, std::move(message)});
+}
+
+// The one place an error code becomes an HTTP status (used by the intake and the model proxy).
+int http_status(ErrorCode code);
+std::string_view to_string(ErrorCode code);
+
+// Whether trying the same operation again later can succeed.
+bool is_transient(ErrorCode code);
+
+}  // namespace forgehand

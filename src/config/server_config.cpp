@@ -1,0 +1,441 @@
+#include "config/server_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "util/secret.h"
+#include "util/text.h"
+
+namespace forgehand {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Walks a YAML document, collecting every problem with its key path and position instead of
+// stopping at the first one, so an operator fixes a config in one pass.
+class Checker {
+ public:
+  explicit Checker(std::string source) : source_(std::move(source)) {}
+
+  void error(const YAML::Node& node, std::string_view path, std::string_view message) {
+    std::ostringstream line;
+    line << where(node, path) << ": " << message;
+    errors_.push_back(line.str());
+  }
+
+  std::string where(const YAML::Node& node, std::string_view path) const {
+    std::ostringstream out;
+    out << source_;
+    YAML::Mark mark = node.Mark();
+    if (mark.line >= 0) out << ":" << mark.line + 1 << ":" << mark.column + 1;
+    out << ": " << path;
+    return out.str();
+  }
+
+  bool is_map(const YAML::Node& node, std::string_view path) {
+    if (node.IsMap()) return true;
+    error(node, path, "must be a mapping");
+    return false;
+  }
+
+  // Reports keys outside `allowed` (with a likely intended key) and keys given twice.
+  void check_keys(const YAML::Node& node, std::string_view path,
+                  std::span<const std::string_view> allowed) {
+    std::set<std::string> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      std::string key = it->first.Scalar();
+      std::string key_path = join(path, key);
+      if (!seen.insert(key).second) {
+        error(it->first, key_path, "given more than once");
+      }
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        std::string message = "unknown key";
+        if (auto guess = text::closest_match(key, allowed)) {
+          message += " (did you mean " + *guess + "?)";
+        }
+        error(it->first, key_path, message);
+      }
+    }
+  }
+
+  std::optional<std::string> string(const YAML::Node& node, std::string_view path) {
+    if (!node.IsScalar()) {
+      error(node, path, "must be a string");
+      return std::nullopt;
+    }
+    return node.Scalar();
+  }
+
+  std::optional<long long> integer(const YAML::Node& node, std::string_view path, long long min,
+                                   long long max) {
+    long long value = 0;
+    if (!node.IsScalar() || !YAML::convert<long long>::decode(node, value)) {
+      error(node, path, "must be an integer");
+      return std::nullopt;
+    }
+    if (value < min || value > max) {
+      error(node, path,
+            "must be between " + std::to_string(min) + " and " + std::to_string(max));
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  std::optional<bool> boolean(const YAML::Node& node, std::string_view path) {
+    bool value = false;
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) {
+      error(node, path, "must be true or false");
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  static std::string join(std::string_view path, std::string_view key) {
+    return path.empty() ? std::string(key) : std::string(path) + "." + std::string(key);
+  }
+
+  const std::vector<std::string>& errors() const { return errors_; }
+
+ private:
+  std::string source_;
+  std::vector<std::string> errors_;
+};
+
+constexpr std::string_view kTopKeys[] = {"listen",      "public_url",          "data_dir",
+                                         "max_body_bytes", "http_threads",     "delivery_retention_days",
+                                         "store",       "workers",             "instances"};
+constexpr std::string_view kStoreKeys[] = {"driver", "path"};
+constexpr std::string_view kWorkerKeys[] = {"count", "max_attempts", "retry_initial_seconds",
+                                            "retry_max_seconds"};
+constexpr std::string_view kInstanceKeys[] = {"name",          "type",
+                                              "api_url",       "webhook_secret",
+                                              "signing_token", "insecure_no_secret"};
+
+bool valid_instance_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  auto allowed = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+  };
+  return std::all_of(name.begin(), name.end(), allowed) && name.front() != '.' &&
+         name.front() != '-';
+}
+
+bool is_http_url(std::string_view url) {
+  return (url.starts_with("http://") && url.size() > 7) ||
+         (url.starts_with("https://") && url.size() > 8);
+}
+
+std::string default_api_url(ForgeKind kind) {
+  switch (kind) {
+    case ForgeKind::github: return "https://api.github.com";
+    case ForgeKind::gitlab: return "https://gitlab.com/api/v4";
+    case ForgeKind::gitea: return "https://gitea.com/api/v1";
+    case ForgeKind::forgejo: return "https://codeberg.org/api/v1";
+  }
+  return {};
+}
+
+}  // namespace
+
+bool parse_listen_address(std::string_view text, std::string& host, int& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  std::string_view host_part = text.substr(0, colon);
+  std::string_view port_part = text.substr(colon + 1);
+  if (host_part.front() == '[' && host_part.back() == ']') {
+    host_part = host_part.substr(1, host_part.size() - 2);
+  }
+  if (host_part.empty() || port_part.empty() || port_part.size() > 5) return false;
+  int value = 0;
+  for (char c : port_part) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + (c - '0');
+  }
+  if (value > 65535) return false;
+  host = std::string(host_part);
+  port = value;
+  return true;
+}
+
+namespace {
+
+std::string absolute_from(std::string_view base_dir, const std::string& path) {
+  fs::path p(path);
+  if (p.is_absolute()) return p.lexically_normal().string();
+  return (fs::path(base_dir) / p).lexically_normal().string();
+}
+
+void read_secret_ref(Checker& check, const YAML::Node& node, const std::string& path,
+                     SecretRef& out) {
+  auto value = check.string(node, path);
+  if (!value) return;
+  if (!is_secret_reference(*value)) {
+    check.error(node, path,
+                "must be a reference, env:NAME or file:PATH; never put the secret itself in the "
+                "config");
+    return;
+  }
+  out.reference = *value;
+  out.location = check.where(node, path);
+}
+
+void read_instance(Checker& check, const YAML::Node& node, const std::string& path,
+                   ServerConfig& config) {
+  if (!check.is_map(node, path)) return;
+  check.check_keys(node, path, kInstanceKeys);
+  InstanceConfig instance;
+  bool complete = true;
+
+  if (YAML::Node name = node["name"]) {
+    if (auto value = check.string(name, path + ".name")) {
+      if (!valid_instance_name(*value)) {
+        check.error(name, path + ".name",
+                    "must be 1-64 characters of a-z, 0-9, '-', '_' or '.' (it becomes the URL "
+                    "path /hooks/<name>)");
+        complete = false;
+      } else if (config.find_instance(*value) != nullptr) {
+        check.error(name, path + ".name", "instance \"" + *value + "\" is defined twice");
+        complete = false;
+      }
+      instance.name = *value;
+    }
+  } else {
+    check.error(node, path + ".name", "is required");
+    complete = false;
+  }
+
+  if (YAML::Node type = node["type"]) {
+    if (auto value = check.string(type, path + ".type")) {
+      if (auto kind = parse_forge_kind(*value)) {
+        instance.kind = *kind;
+      } else {
+        check.error(type, path + ".type", "must be one of github, gitlab, gitea, forgejo");
+        complete = false;
+      }
+    }
+  } else {
+    check.error(node, path + ".type", "is required (github, gitlab, gitea or forgejo)");
+    complete = false;
+  }
+
+  if (YAML::Node api_url = node["api_url"]) {
+    if (auto value = check.string(api_url, path + ".api_url")) {
+      if (!is_http_url(*value)) {
+        check.error(api_url, path + ".api_url", "must be an http:// or https:// URL");
+      }
+      while (value->ends_with('/')) value->pop_back();
+      instance.api_url = *value;
+    }
+  } else if (complete) {
+    instance.api_url = default_api_url(instance.kind);
+  }
+
+  if (YAML::Node secret = node["webhook_secret"]) {
+    read_secret_ref(check, secret, path + ".webhook_secret", instance.webhook_secret);
+  }
+  if (YAML::Node token = node["signing_token"]) {
+    if (complete && instance.kind != ForgeKind::gitlab) {
+      check.error(token, path + ".signing_token",
+                  "is only for gitlab instances (GitLab's webhook signing token)");
+    }
+    read_secret_ref(check, token, path + ".signing_token", instance.signing_token);
+  }
+  if (YAML::Node insecure = node["insecure_no_secret"]) {
+    if (auto value = check.boolean(insecure, path + ".insecure_no_secret")) {
+      instance.insecure_no_secret = *value;
+    }
+  }
+
+  bool has_secret = instance.webhook_secret.configured() || instance.signing_token.configured();
+  if (!has_secret && !instance.insecure_no_secret && complete) {
+    check.error(node, path,
+                "has no webhook_secret: anyone could send it webhooks; configure one, or set "
+                "insecure_no_secret: true to accept unsigned deliveries");
+  }
+  if (has_secret && instance.insecure_no_secret) {
+    check.error(node["insecure_no_secret"], path + ".insecure_no_secret",
+                "contradicts the configured secret; remove one of them");
+  }
+  config.instances.push_back(std::move(instance));
+}
+
+void read_store(Checker& check, const YAML::Node& node, std::string_view data_dir,
+                StoreConfig& store) {
+  if (!check.is_map(node, "store")) return;
+  check.check_keys(node, "store", kStoreKeys);
+  if (YAML::Node driver = node["driver"]) {
+    if (auto value = check.string(driver, "store.driver")) {
+      if (*value != "sqlite") {
+        check.error(driver, "store.driver", "must be sqlite (the only driver in this version)");
+      }
+      store.driver = *value;
+    }
+  }
+  if (YAML::Node path = node["path"]) {
+    if (auto value = check.string(path, "store.path")) {
+      store.path = absolute_from(data_dir, *value);
+    }
+  }
+}
+
+void read_workers(Checker& check, const YAML::Node& node, WorkerConfig& workers) {
+  if (!check.is_map(node, "workers")) return;
+  check.check_keys(node, "workers", kWorkerKeys);
+  if (YAML::Node count = node["count"]) {
+    if (auto value = check.integer(count, "workers.count", 1, 256)) {
+      workers.count = static_cast<int>(*value);
+    }
+  }
+  if (YAML::Node attempts = node["max_attempts"]) {
+    if (auto value = check.integer(attempts, "workers.max_attempts", 1, 100)) {
+      workers.max_attempts = static_cast<int>(*value);
+    }
+  }
+  if (YAML::Node initial = node["retry_initial_seconds"]) {
+    if (auto value = check.integer(initial, "workers.retry_initial_seconds", 1, 86400)) {
+      workers.retry_initial = std::chrono::seconds(*value);
+    }
+  }
+  if (YAML::Node max = node["retry_max_seconds"]) {
+    if (auto value = check.integer(max, "workers.retry_max_seconds", 1, 7 * 86400)) {
+      workers.retry_max = std::chrono::seconds(*value);
+    }
+  }
+}
+
+}  // namespace
+
+const InstanceConfig* ServerConfig::find_instance(std::string_view name) const {
+  for (const InstanceConfig& instance : instances) {
+    if (instance.name == name) return &instance;
+  }
+  return nullptr;
+}
+
+Result<ServerConfig> parse_server_config(std::string_view yaml, std::string_view source_name,
+                                         std::string_view base_dir) {
+  Checker check{std::string(source_name)};
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    std::ostringstream out;
+    out << source_name << ":" << e.mark.line + 1 << ":" << e.mark.column + 1 << ": " << e.msg;
+    return fail(ErrorCode::config, out.str());
+  }
+
+  ServerConfig config;
+  config.source = std::string(source_name);
+  config.data_dir = absolute_from(base_dir, "data");
+  if (!root.IsMap()) {
+    return fail(ErrorCode::config,
+                std::string(source_name) + ": the top level must be a mapping of settings");
+  }
+  check.check_keys(root, "", kTopKeys);
+
+  if (YAML::Node listen = root["listen"]) {
+    if (auto value = check.string(listen, "listen")) {
+      if (!parse_listen_address(*value, config.listen_host, config.listen_port)) {
+        check.error(listen, "listen", "must be host:port, e.g. 127.0.0.1:8080 or [::1]:8080");
+      }
+    }
+  }
+  if (YAML::Node url = root["public_url"]) {
+    if (auto value = check.string(url, "public_url")) {
+      if (!is_http_url(*value)) check.error(url, "public_url", "must be an http(s):// URL");
+      while (value->ends_with('/')) value->pop_back();
+      config.public_url = *value;
+    }
+  }
+  if (YAML::Node dir = root["data_dir"]) {
+    if (auto value = check.string(dir, "data_dir")) config.data_dir = absolute_from(base_dir, *value);
+  }
+  if (YAML::Node max_body = root["max_body_bytes"]) {
+    if (auto value = check.integer(max_body, "max_body_bytes", 1024, 1LL << 30)) {
+      config.max_body_bytes = static_cast<std::size_t>(*value);
+    }
+  }
+  if (YAML::Node threads = root["http_threads"]) {
+    if (auto value = check.integer(threads, "http_threads", 2, 1024)) {
+      config.http_threads = static_cast<int>(*value);
+    }
+  }
+  if (YAML::Node retention = root["delivery_retention_days"]) {
+    if (auto value = check.integer(retention, "delivery_retention_days", 3, 3650)) {
+      config.delivery_retention = std::chrono::hours(24 * *value);
+    }
+  }
+  config.store.path = absolute_from(config.data_dir, "forgehand.db");
+  if (YAML::Node store = root["store"]) read_store(check, store, config.data_dir, config.store);
+  if (YAML::Node workers = root["workers"]) read_workers(check, workers, config.workers);
+  if (config.workers.retry_max < config.workers.retry_initial) {
+    check.error(root["workers"], "workers.retry_max_seconds",
+                "must not be less than retry_initial_seconds");
+  }
+
+  if (YAML::Node instances = root["instances"]) {
+    if (!instances.IsSequence()) {
+      check.error(instances, "instances", "must be a list of forge instances");
+    } else {
+      for (std::size_t i = 0; i < instances.size(); ++i) {
+        read_instance(check, instances[i], "instances[" + std::to_string(i) + "]", config);
+      }
+    }
+  }
+  if (config.instances.empty() && check.errors().empty()) {
+    check.error(root, "instances", "at least one forge instance is required");
+  }
+  if (config.public_url.empty()) {
+    std::string host = config.listen_host.find(':') != std::string::npos
+                           ? "[" + config.listen_host + "]"
+                           : config.listen_host;
+    config.public_url = "http://" + host + ":" + std::to_string(config.listen_port);
+  }
+
+  if (!check.errors().empty()) {
+    std::string message;
+    for (const std::string& line : check.errors()) {
+      if (!message.empty()) message.push_back('\n');
+      message += line;
+    }
+    return fail(ErrorCode::config, message);
+  }
+  return config;
+}
+
+Result<ServerConfig> load_server_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(ErrorCode::config, path + ": cannot be read");
+  std::ostringstream content;
+  content << in.rdbuf();
+  fs::path base = fs::absolute(fs::path(path)).parent_path();
+  return parse_server_config(content.str(), path, base.string());
+}
+
+ServerConfig embedded_default_config(const std::string& data_dir) {
+  ServerConfig config;
+  config.source = "embedded defaults";
+  config.data_dir = fs::absolute(fs::path(data_dir)).lexically_normal().string();
+  config.store.path = (fs::path(config.data_dir) / "forgehand.db").string();
+  config.public_url = "http://127.0.0.1:8080";
+  config.generated_secret = true;
+  std::string secret_file = (fs::path(config.data_dir) / "webhook-secret").string();
+  for (ForgeKind kind : kAllForgeKinds) {
+    InstanceConfig instance;
+    instance.name = std::string(to_string(kind));
+    instance.kind = kind;
+    instance.api_url = default_api_url(kind);
+    instance.webhook_secret = SecretRef{"file:" + secret_file, "embedded defaults: webhook_secret"};
+    config.instances.push_back(std::move(instance));
+  }
+  return config;
+}
+
+}  // namespace forgehand

@@ -1,0 +1,79 @@
+#pragma once
+// The server configuration (config/forgehand.example.yaml documents every key): where to listen,
+// where data lives, and the forge instances that may send webhooks. Loading validates everything
+// and reports each problem as `file:line:column: key.path: message`. Plain values.
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "forgehand/error.h"
+#include "forgehand/forge_kind.h"
+
+namespace forgehand {
+
+// A secret reference (`env:NAME` / `file:PATH`) and where it was configured, so an unresolvable
+// reference is reported at its line.
+struct SecretRef {
+  std::string reference;  // empty when not configured
+  std::string location;   // "forgehand.yaml:12:21: instances[0].webhook_secret"
+
+  bool configured() const { return !reference.empty(); }
+};
+
+struct InstanceConfig {
+  std::string name;  // the webhook route is /hooks/<name>
+  ForgeKind kind = ForgeKind::github;
+  std::string api_url;
+  SecretRef webhook_secret;  // HMAC secret, or GitLab's X-Gitlab-Token
+  SecretRef signing_token;   // GitLab only: the `whsec_...` webhook signing token
+  bool insecure_no_secret = false;
+};
+
+struct StoreConfig {
+  std::string driver = "sqlite";
+  std::string path;  // absolute once loaded
+};
+
+struct WorkerConfig {
+  int count = 2;
+  int max_attempts = 5;
+  std::chrono::seconds retry_initial{10};
+  std::chrono::seconds retry_max{600};
+};
+
+struct ServerConfig {
+  std::string source;  // the file it came from, or "embedded defaults"
+  std::string listen_host = "127.0.0.1";
+  int listen_port = 8080;
+  std::string public_url;  // what forges call; defaults to http://<listen>
+  std::string data_dir;    // absolute once loaded
+  std::size_t max_body_bytes = 25 * 1024 * 1024;
+  int http_threads = 64;
+  std::chrono::hours delivery_retention{24 * 14};
+  StoreConfig store;
+  WorkerConfig workers;
+  std::vector<InstanceConfig> instances;
+  // True when the embedded defaults are in use: the webhook secret is generated on first start.
+  bool generated_secret = false;
+
+  const InstanceConfig* find_instance(std::string_view name) const;
+};
+
+// Parses and validates YAML text. Relative paths are resolved against `base_dir`.
+// On error the message lists every problem found, one per line.
+Result<ServerConfig> parse_server_config(std::string_view yaml, std::string_view source_name,
+                                         std::string_view base_dir);
+
+Result<ServerConfig> load_server_config(const std::string& path);
+
+// "host:port" or "[v6]:port"; port 0 asks the OS for a free port. False on anything else.
+bool parse_listen_address(std::string_view text, std::string& host, int& port);
+
+// The zero-configuration setup `make run` uses: loopback:8080, data in `data_dir`, one instance
+// of each forge kind, all sharing a webhook secret kept in `<data_dir>/webhook-secret`.
+ServerConfig embedded_default_config(const std::string& data_dir);
+
+}  // namespace forgehand

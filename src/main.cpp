@@ -1,0 +1,262 @@
+// The forgehand command line: wires configuration, store, workers and the HTTP intake together.
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "config/server_config.h"
+#include "dispatch/delivery_workers.h"
+#include "server/http_server.h"
+#include "server/intake.h"
+#include "server/verify.h"
+#include "store/sqlite_store.h"
+#include "util/crypto.h"
+#include "util/log.h"
+
+namespace fs = std::filesystem;
+
+namespace forgehand {
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+Result<ServerConfig> load_config(const std::string& path, const std::string& data_dir) {
+  if (path.empty()) return embedded_default_config(data_dir);
+  return load_server_config(path);
+}
+
+Result<void> override_listen(ServerConfig& config, const std::string& listen) {
+  bool derived_url = config.public_url == "http://" + config.listen_host + ":" +
+                                              std::to_string(config.listen_port);
+  if (!parse_listen_address(listen, config.listen_host, config.listen_port)) {
+    return fail(ErrorCode::config, "--listen must be host:port, e.g. 127.0.0.1:8080");
+  }
+  if (derived_url) {
+    config.public_url = "http://" + config.listen_host + ":" + std::to_string(config.listen_port);
+  }
+  return {};
+}
+
+// The embedded defaults promise zero configuration: the first start creates the shared webhook
+// secret, readable only by this user.
+Result<void> ensure_generated_secret(const ServerConfig& config) {
+  fs::path file = fs::path(config.data_dir) / "webhook-secret";
+  if (fs::exists(file)) return {};
+  std::string secret = crypto::hex_encode(crypto::random_bytes(32));
+  mode_t old_mask = ::umask(077);
+  std::ofstream out(file, std::ios::binary);
+  out << secret << "\n";
+  out.close();
+  ::umask(old_mask);
+  if (!out) return fail(ErrorCode::io, "cannot write " + file.string());
+  return {};
+}
+
+Result<std::vector<IntakeInstance>> intake_instances(const ServerConfig& config) {
+  std::vector<IntakeInstance> instances;
+  for (const InstanceConfig& instance : config.instances) {
+    auto secrets = resolve_webhook_secrets(instance);
+    if (!secrets) return tl::unexpected(secrets.error());
+    instances.push_back(IntakeInstance{instance.name, instance.kind, std::move(*secrets)});
+  }
+  return instances;
+}
+
+void print_banner(const ServerConfig& config, int port) {
+  std::string base = config.public_url;
+  if (config.source == "embedded defaults" || config.listen_port == 0) {
+    base = "http://" + config.listen_host + ":" + std::to_string(port);
+  }
+  std::printf("forgehand %s is listening on %s:%d (config: %s)\n", kVersion,
+              config.listen_host.c_str(), port, config.source.c_str());
+  std::printf("store: %s\n\nWebhook URLs (set the secret and content type application/json):\n",
+              config.store.path.c_str());
+  for (const InstanceConfig& instance : config.instances) {
+    std::string secret = instance.insecure_no_secret ? "NONE (insecure_no_secret)"
+                                                     : instance.webhook_secret.reference;
+    if (secret.empty()) secret = instance.signing_token.reference;
+    std::printf("  %-10s %-8s %s/hooks/%s   secret: %s\n", instance.name.c_str(),
+                std::string(to_string(instance.kind)).c_str(), base.c_str(),
+                instance.name.c_str(), secret.c_str());
+  }
+  if (config.generated_secret) {
+    std::printf(
+        "\nNext: forges must reach this URL. Copy config/forgehand.example.yaml, set listen,\n"
+        "public_url and your instances, then run: forgehand serve --config FILE\n"
+        "(make run CONFIG=FILE). The secret above was generated for you; keep it private.\n");
+  }
+  std::fflush(stdout);
+}
+
+int serve(const std::string& config_path, const std::string& data_dir,
+          const std::string& listen) {
+  // Block the stop signals in every thread; this one waits for them below. Must happen before
+  // any thread starts so none of them inherits an unblocked mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto config = load_config(config_path, data_dir);
+  if (config && !listen.empty()) {
+    if (auto overridden = override_listen(*config, listen); !overridden) {
+      config = tl::unexpected(overridden.error());
+    }
+  }
+  if (!config) {
+    std::fprintf(stderr, "%s\n", config.error().message.c_str());
+    return 2;
+  }
+  std::error_code ec;
+  fs::create_directories(config->data_dir, ec);
+  fs::create_directories(fs::path(config->store.path).parent_path(), ec);
+  if (config->generated_secret) {
+    if (auto made = ensure_generated_secret(*config); !made) {
+      std::fprintf(stderr, "%s\n", made.error().message.c_str());
+      return 2;
+    }
+  }
+  auto instances = intake_instances(*config);
+  if (!instances) {
+    std::fprintf(stderr, "%s\n", instances.error().message.c_str());
+    return 2;
+  }
+
+  metrics::Registry registry;
+  auto& commit_seconds = registry.histogram(
+      "forgehand_store_commit_seconds", "Duration of each grouped store commit, fsync included.",
+      metrics::latency_buckets());
+  auto& commit_writes = registry.counter("forgehand_store_writes_total",
+                                         "Writes committed by the store, all batches together.", {});
+  auto store = SqliteStore::open(SqliteStoreOptions{
+      config->store.path,
+      [&](double seconds, std::size_t writes) {
+        commit_seconds.observe(seconds);
+        commit_writes.inc({}, static_cast<double>(writes));
+      },
+  });
+  if (!store) {
+    std::fprintf(stderr, "%s\n", store.error().message.c_str());
+    return 2;
+  }
+  Store& db = **store;
+  registry.gauge("forgehand_queue_depth", "Recorded deliveries not yet finished by a worker.",
+                 [&db] {
+                   auto depth = db.queue_depth();
+                   return depth ? static_cast<double>(*depth) : -1.0;
+                 });
+  auto& processed = registry.counter("forgehand_deliveries_processed_total",
+                                     "Deliveries workers finished with, by instance and result.",
+                                     {"instance", "result"});
+
+  DeliveryWorkerOptions worker_options;
+  worker_options.count = config->workers.count;
+  worker_options.max_attempts = config->workers.max_attempts;
+  worker_options.retry_initial = config->workers.retry_initial;
+  worker_options.retry_max = config->workers.retry_max;
+  worker_options.retention = config->delivery_retention;
+  worker_options.on_result = [&processed](const Delivery& delivery, DeliveryResult result) {
+    static constexpr std::string_view kNames[] = {"done", "retry", "failed"};
+    processed.inc({delivery.instance, kNames[static_cast<int>(result)]});
+  };
+  // Forge adapters (parsing deliveries into events, acting on them) plug in here; until then a
+  // delivery is done once a worker has seen it.
+  DeliveryHandler handler = [](const Delivery& delivery) -> Result<void> {
+    log::write(log::Level::debug, "delivery handled",
+               {{"delivery", delivery.delivery_id}, {"instance", delivery.instance},
+                {"event", delivery.event}});
+    return {};
+  };
+  DeliveryWorkers workers(db, handler, system_clock(), worker_options);
+  if (auto started = workers.start(); !started) {
+    std::fprintf(stderr, "%s\n", started.error().message.c_str());
+    return 2;
+  }
+
+  Intake intake(std::move(*instances), db, system_clock(), config->max_body_bytes,
+                [&workers] { workers.wake(); });
+  HttpServer server(intake, db, registry,
+                    HttpServerOptions{config->listen_host, config->listen_port,
+                                      config->http_threads, config->max_body_bytes});
+  if (auto started = server.start(); !started) {
+    std::fprintf(stderr, "%s\n", started.error().message.c_str());
+    workers.stop();
+    return 2;
+  }
+  log::info("listening", {{"url", "http://" + config->listen_host + ":" +
+                                      std::to_string(server.port())},
+                          {"config", config->source},
+                          {"store", config->store.path}});
+  print_banner(*config, server.port());
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  log::info("stopping: finishing in-flight requests", {{"signal", signal_number}});
+  server.stop();
+  workers.stop();
+  store->reset();  // drains the writer queue and closes the database
+  log::info("stopped");
+  return 0;
+}
+
+int check_config(const std::string& path) {
+  auto config = load_server_config(path);
+  if (!config) {
+    std::fprintf(stderr, "%s\n", config.error().message.c_str());
+    return 1;
+  }
+  int problems = 0;
+  for (const InstanceConfig& instance : config->instances) {
+    if (auto secrets = resolve_webhook_secrets(instance); !secrets) {
+      std::fprintf(stderr, "%s\n", secrets.error().message.c_str());
+      ++problems;
+    }
+  }
+  if (problems > 0) return 1;
+  std::printf("%s: ok (%zu forge instance%s)\n", path.c_str(), config->instances.size(),
+              config->instances.size() == 1 ? "" : "s");
+  return 0;
+}
+
+}  // namespace
+}  // namespace forgehand
+
+int main(int argc, char** argv) {
+  CLI::App app{"forgehand: a self-hosted AI runner bot for GitHub, GitLab, Gitea and Forgejo"};
+  app.require_subcommand(1);
+
+  std::string config_path;
+  std::string data_dir = "data";
+  auto* serve = app.add_subcommand("serve", "Receive webhooks and work on them");
+  serve->add_option("-c,--config", config_path,
+                    "Server config (YAML); without it, the embedded defaults are used")
+      ->envname("FORGEHAND_CONFIG")
+      ->check(CLI::ExistingFile);
+  serve->add_option("--data-dir", data_dir, "Data directory for the embedded defaults")
+      ->envname("FORGEHAND_DATA_DIR");
+  std::string listen;
+  serve->add_option("--listen", listen, "host:port to listen on, overriding the config")
+      ->envname("FORGEHAND_LISTEN");
+
+  std::string check_path;
+  auto* check = app.add_subcommand("check-config", "Validate a server config file and exit");
+  check->add_option("file", check_path, "The config file")->required();
+
+  auto* version = app.add_subcommand("version", "Print the version");
+
+  CLI11_PARSE(app, argc, argv);
+  if (*serve) return forgehand::serve(config_path, data_dir, listen);
+  if (*check) return forgehand::check_config(check_path);
+  if (*version) {
+    std::printf("forgehand %s\n", forgehand::kVersion);
+    return 0;
+  }
+  return 1;
+}

@@ -1,0 +1,19 @@
+#pragma once
+// Text helpers shared by configuration checks and (later) the comment command parser.
+// Pure functions.
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace forgehand::text {
+
+// Levenshtein distance over bytes.
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
+// The candidate nearest to `word` if it is close enough to be a likely typo.
+std::optional<std::string> closest_match(std::string_view word,
+                                         std::span<const std::string_view> candidates);
+
+}  // namespace forgehand::text
