@@ -194,3 +194,12 @@ TEST_CASE("healthz and metrics") {
         std::string::npos);
   CHECK(text.find("forgehand_ack_seconds_count 3") != std::string::npos);
 }
+
+TEST_CASE("a second server on a port already in use fails instead of sharing it") {
+  Rig rig;
+  HttpServer second(*rig.intake, *rig.store, rig.registry,
+                    HttpServerOptions{"127.0.0.1", rig.server->port(), 2, 1 << 20});
+  auto started = second.start();
+  REQUIRE_FALSE(started.has_value());
+  CHECK(started.error().message.find("in use") != std::string::npos);
+}

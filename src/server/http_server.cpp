@@ -1,6 +1,7 @@
 #include "server/http_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -14,6 +15,8 @@ namespace forgehand {
 namespace {
 
 constexpr const char* kOutcomeHeader = "X-Forgehand-Outcome";
+// The kernel caps this at net.core.somaxconn.
+constexpr int kListenBacklog = 1024;
 
 HeaderMap lower_case_headers(const httplib::Headers& headers) {
   HeaderMap out;
@@ -66,6 +69,16 @@ HttpServer::HttpServer(const Intake& intake, Store& store, metrics::Registry& re
   server_->set_keep_alive_max_count(100000);
   server_->set_tcp_nodelay(true);
   server_->set_payload_max_length(options_.max_body_bytes);
+  // httplib 0.11 listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into Debian's
+  // library): a burst of new connections overflows it and the kernel's retransmission timers add
+  // hundreds of milliseconds. Remember the socket so start() can listen again with a real one.
+  // Its default options also set SO_REUSEPORT, which would let a second forgehand share this port
+  // silently instead of failing; SO_REUSEADDR alone still allows a quick restart.
+  server_->set_socket_options([this](int socket) {
+    int yes = 1;
+    ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_socket_ = socket;
+  });
   install_routes();
 }
 
@@ -160,6 +173,7 @@ Result<void> HttpServer::start() {
                                             std::to_string(options_.port) +
                                             " (in use, or not an address of this machine)");
   }
+  ::listen(listen_socket_, kListenBacklog);
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   return {};
 }

@@ -50,6 +50,7 @@ class HttpServer {
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;
+  int listen_socket_ = -1;
 };
 
 }  // namespace forgehand

@@ -81,21 +81,25 @@ Histogram::Histogram(std::string name, std::string help, std::vector<double> upp
     : name_(std::move(name)),
       help_(std::move(help)),
       upper_bounds_(std::move(upper_bounds)),
-      buckets_(new std::atomic<std::uint64_t>[upper_bounds_.size()]) {
-  for (std::size_t i = 0; i < upper_bounds_.size(); ++i) buckets_[i] = 0;
+      buckets_(new std::atomic<std::uint64_t>[upper_bounds_.size() + 1]) {
+  for (std::size_t i = 0; i <= upper_bounds_.size(); ++i) buckets_[i] = 0;
 }
 
 void Histogram::observe(double value) {
-  for (std::size_t i = 0; i < upper_bounds_.size(); ++i) {
-    if (value <= upper_bounds_[i]) {
-      buckets_[i].fetch_add(1, std::memory_order_relaxed);
-      break;
-    }
-  }
-  count_.fetch_add(1, std::memory_order_relaxed);
+  std::size_t bucket = 0;
+  while (bucket < upper_bounds_.size() && value > upper_bounds_[bucket]) ++bucket;
+  buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
   double sum = sum_.load(std::memory_order_relaxed);
   while (!sum_.compare_exchange_weak(sum, sum + value, std::memory_order_relaxed)) {
   }
+}
+
+std::uint64_t Histogram::count() const {
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i <= upper_bounds_.size(); ++i) {
+    total += buckets_[i].load(std::memory_order_relaxed);
+  }
+  return total;
 }
 
 void Histogram::render(std::string& out) const {
@@ -107,7 +111,7 @@ void Histogram::render(std::string& out) const {
     append_number(out, upper_bounds_[i]);
     out += "\"} " + std::to_string(cumulative) + "\n";
   }
-  std::uint64_t total = count_.load(std::memory_order_relaxed);
+  std::uint64_t total = cumulative + buckets_[upper_bounds_.size()].load(std::memory_order_relaxed);
   out += name_ + "_bucket{le=\"+Inf\"} " + std::to_string(total) + "\n";
   out += name_ + "_sum ";
   append_number(out, sum_.load(std::memory_order_relaxed));

@@ -38,15 +38,16 @@ class Histogram {
   Histogram(std::string name, std::string help, std::vector<double> upper_bounds);
 
   void observe(double value);
-  std::uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  std::uint64_t count() const;
   void render(std::string& out) const;
 
  private:
   std::string name_;
   std::string help_;
   std::vector<double> upper_bounds_;
-  std::unique_ptr<std::atomic<std::uint64_t>[]> buckets_;  // one per bound, not cumulative
-  std::atomic<std::uint64_t> count_{0};
+  // One per bound plus one past the last, not cumulative. The count is their sum, so a scrape
+  // racing an observation still renders a +Inf bucket equal to its _count.
+  std::unique_ptr<std::atomic<std::uint64_t>[]> buckets_;
   std::atomic<double> sum_{0};
 };
 
