@@ -175,6 +175,12 @@ Result<void> HttpServer::start() {
   }
   ::listen(listen_socket_, kListenBacklog);
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // httplib 0.11's stop() does nothing until the serving thread has marked itself running, so a
+  // stop right after start (a test, an early SIGTERM) would leave that thread in accept() for
+  // good. 0.11 has no wait_until_ready(); poll, bounded.
+  for (int i = 0; i < 5000 && !server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return {};
 }
 
