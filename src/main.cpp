@@ -68,10 +68,10 @@ Result<std::vector<IntakeInstance>> intake_instances(const ServerConfig& config)
 }
 
 void print_banner(const ServerConfig& config, int port) {
-  std::string base = config.public_url;
-  if (config.source == "embedded defaults" || config.listen_port == 0) {
-    base = "http://" + config.listen_host + ":" + std::to_string(port);
-  }
+  // Port 0 was only a request for a free port; the URL needs the one the OS gave.
+  std::string base = config.listen_port == 0
+                         ? "http://" + config.listen_host + ":" + std::to_string(port)
+                         : config.public_url;
   std::printf("forgehand %s is listening on %s:%d (config: %s)\n", kVersion,
               config.listen_host.c_str(), port, config.source.c_str());
   std::printf("store: %s\n\nWebhook URLs (set the secret and content type application/json):\n",
@@ -114,8 +114,11 @@ int serve(const std::string& config_path, const std::string& data_dir,
     std::fprintf(stderr, "%s\n", config.error().message.c_str());
     return 2;
   }
+  // Stored deliveries can carry private repository content: a new data dir is owner-only.
   std::error_code ec;
-  fs::create_directories(config->data_dir, ec);
+  if (fs::create_directories(config->data_dir, ec)) {
+    fs::permissions(config->data_dir, fs::perms::owner_all, ec);
+  }
   fs::create_directories(fs::path(config->store.path).parent_path(), ec);
   if (config->generated_secret) {
     if (auto made = ensure_generated_secret(*config); !made) {

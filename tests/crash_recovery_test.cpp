@@ -207,6 +207,8 @@ TEST_CASE("zero configuration: the first start makes a data dir and a private se
     struct stat info {};
     REQUIRE(stat((data + "/webhook-secret").c_str(), &info) == 0);
     CHECK((info.st_mode & 0777) == 0600);
+    REQUIRE(stat(data.c_str(), &info) == 0);
+    CHECK((info.st_mode & 0777) == 0700);
 
     std::string banner = process.stdout_text();
     for (const char* instance : {"github", "gitlab", "gitea", "forgejo"}) {

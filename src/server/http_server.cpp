@@ -106,7 +106,7 @@ void HttpServer::install_routes() {
     } else if (read) {
       answer = intake_.receive(req.matches[1].str(), lower_case_headers(req.headers), body);
     } else {
-      answer.status = 400;
+      answer.status = http_status(ErrorCode::malformed);
       answer.outcome = IntakeOutcome::malformed;
       answer.reason = "the request body could not be read";
       answer.body = R"({"error":"the request body could not be read"})";

@@ -81,10 +81,19 @@ std::string json_body(std::initializer_list<std::pair<const char*, std::string_v
   return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-IntakeResponse reject(IntakeResponse response, int status, IntakeOutcome outcome,
-                      std::string reason) {
-  response.status = status;
-  response.outcome = outcome;
+IntakeOutcome outcome_of(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::not_found: return IntakeOutcome::unknown_instance;
+    case ErrorCode::unauthorized: return IntakeOutcome::unauthorized;
+    case ErrorCode::payload_too_large: return IntakeOutcome::too_large;
+    case ErrorCode::malformed: return IntakeOutcome::malformed;
+    default: return IntakeOutcome::store_failed;
+  }
+}
+
+IntakeResponse reject(IntakeResponse response, ErrorCode code, std::string reason) {
+  response.status = http_status(code);
+  response.outcome = outcome_of(code);
   response.body = json_body({{"error", reason}});
   response.reason = std::move(reason);
   return response;
@@ -117,7 +126,7 @@ Intake::Intake(std::vector<IntakeInstance> instances, Store& store, const Clock&
 IntakeResponse Intake::too_large(std::string_view instance, std::size_t bytes) const {
   IntakeResponse response;
   if (const IntakeInstance* known = find(instance)) response.instance = known->name;
-  return reject(std::move(response), 413, IntakeOutcome::too_large,
+  return reject(std::move(response), ErrorCode::payload_too_large,
                 "body is at least " + std::to_string(bytes) + " bytes; the limit is " +
                     std::to_string(max_body_bytes_));
 }
@@ -160,7 +169,7 @@ IntakeResponse Intake::receive(std::string_view instance_name, const HeaderMap& 
   IntakeResponse response;
   const IntakeInstance* instance = find(instance_name);
   if (instance == nullptr) {
-    return reject(std::move(response), 404, IntakeOutcome::unknown_instance,
+    return reject(std::move(response), ErrorCode::not_found,
                   "no forge instance named \"" + std::string(instance_name) + "\"");
   }
   response.instance = instance->name;
@@ -172,7 +181,7 @@ IntakeResponse Intake::receive(std::string_view instance_name, const HeaderMap& 
   auto content_type = headers.find("content-type");
   if (content_type != headers.end() &&
       content_type->second.starts_with("application/x-www-form-urlencoded")) {
-    return reject(std::move(response), 400, IntakeOutcome::malformed,
+    return reject(std::move(response), ErrorCode::malformed,
                   "form-encoded webhooks are not supported; set the webhook's content type to "
                   "application/json");
   }
@@ -180,14 +189,14 @@ IntakeResponse Intake::receive(std::string_view instance_name, const HeaderMap& 
   TimePoint now = clock_.now();
   if (auto verified = verify_webhook(instance->kind, instance->secrets, headers, body, now);
       !verified) {
-    return reject(std::move(response), 401, IntakeOutcome::unauthorized,
+    return reject(std::move(response), ErrorCode::unauthorized,
                   verified.error().message);
   }
 
   ForgeHeaders names = headers_for(instance->kind);
   std::string_view event = first_header(headers, names.event);
   if (event.empty() || event.size() > kMaxEventLength || !printable_ascii(event, true)) {
-    return reject(std::move(response), 400, IntakeOutcome::malformed,
+    return reject(std::move(response), ErrorCode::malformed,
                   "missing or invalid " + std::string(names.event[0]) + " header");
   }
   response.event = std::string(event);
@@ -208,13 +217,13 @@ IntakeResponse Intake::receive(std::string_view instance_name, const HeaderMap& 
                                                                 std::string(body)));
   }
   if (delivery_id.size() > kMaxDeliveryIdLength || !printable_ascii(delivery_id, false)) {
-    return reject(std::move(response), 400, IntakeOutcome::malformed,
+    return reject(std::move(response), ErrorCode::malformed,
                   "the delivery id header is not a printable id of at most 200 characters");
   }
   response.delivery_id = delivery_id;
 
   if (!is_valid_json(body)) {
-    return reject(std::move(response), 400, IntakeOutcome::malformed,
+    return reject(std::move(response), ErrorCode::malformed,
                   "body is not valid JSON; configure the webhook's content type as "
                   "application/json");
   }
@@ -233,7 +242,7 @@ IntakeResponse Intake::receive(std::string_view instance_name, const HeaderMap& 
   auto recorded = store_.record_delivery(delivery);
   if (!recorded) {
     // 5xx, not 4xx: the delivery was fine, we could not keep it. Forges treat 5xx as temporary.
-    response.status = 503;
+    response.status = http_status(ErrorCode::unavailable);
     response.outcome = IntakeOutcome::store_failed;
     response.reason = recorded.error().message;
     response.body = json_body({{"error", "could not record the delivery; redeliver it later"}});
