@@ -10,7 +10,9 @@
 #include <iostream>
 
 #include "config/server_config.h"
+#include "dispatch/delivery_dispatcher.h"
 #include "dispatch/delivery_workers.h"
+#include "forges/forge_registry.h"
 #include "server/http_server.h"
 #include "server/intake.h"
 #include "server/verify.h"
@@ -169,15 +171,25 @@ int serve(const std::string& config_path, const std::string& data_dir,
     static constexpr std::string_view kNames[] = {"done", "retry", "failed"};
     processed.inc({delivery.instance, kNames[static_cast<int>(result)]});
   };
-  // Forge adapters (parsing deliveries into events, acting on them) plug in here; until then a
-  // delivery is done once a worker has seen it.
-  DeliveryHandler handler = [](const Delivery& delivery) -> Result<void> {
-    log::write(log::Level::debug, "delivery handled",
-               {{"delivery", delivery.delivery_id}, {"instance", delivery.instance},
-                {"event", delivery.event}});
+  std::vector<std::unique_ptr<Forge>> forges;
+  for (const InstanceConfig& instance : config->instances) {
+    forges.push_back(
+        make_forge(ForgeSettings{instance.name, instance.kind, instance.api_url, instance.bot_login}));
+  }
+  // Triggers and policy decide what an event leads to; until they exist, events are logged.
+  DeliveryDispatcher dispatcher(std::move(forges), [](const Event& event) -> Result<void> {
+    log::info("event", {{"delivery", event.delivery_id},
+                        {"instance", event.instance},
+                        {"kind", to_string(event.kind)},
+                        {"repo", event.repo.full_name},
+                        {"number", event.number},
+                        {"actor", event.actor.login},
+                        {"bot", event.actor.is_bot}});
     return {};
-  };
-  DeliveryWorkers workers(db, handler, system_clock(), worker_options);
+  });
+  DeliveryWorkers workers(
+      db, [&dispatcher](const Delivery& delivery) { return dispatcher.handle(delivery); },
+      system_clock(), worker_options);
   if (auto started = workers.start(); !started) {
     std::fprintf(stderr, "%s\n", started.error().message.c_str());
     return 2;

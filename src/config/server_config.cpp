@@ -116,7 +116,8 @@ constexpr std::string_view kWorkerKeys[] = {"count", "max_attempts", "retry_init
                                             "retry_max_seconds"};
 constexpr std::string_view kInstanceKeys[] = {"name",          "type",
                                               "api_url",       "webhook_secret",
-                                              "signing_token", "insecure_no_secret"};
+                                              "signing_token", "insecure_no_secret",
+                                              "bot_login"};
 
 bool valid_instance_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
@@ -246,6 +247,9 @@ void read_instance(Checker& check, const YAML::Node& node, const std::string& pa
                   "is only for gitlab instances (GitLab's webhook signing token)");
     }
     read_secret_ref(check, token, path + ".signing_token", instance.signing_token);
+  }
+  if (YAML::Node bot_login = node["bot_login"]) {
+    if (auto value = check.string(bot_login, path + ".bot_login")) instance.bot_login = *value;
   }
   if (YAML::Node insecure = node["insecure_no_secret"]) {
     if (auto value = check.boolean(insecure, path + ".insecure_no_secret")) {

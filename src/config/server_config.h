@@ -30,6 +30,9 @@ struct InstanceConfig {
   SecretRef webhook_secret;  // HMAC secret, or GitLab's X-Gitlab-Token
   SecretRef signing_token;   // GitLab only: the `whsec_...` webhook signing token
   bool insecure_no_secret = false;
+  // forgehand's account on this forge (GitHub App: "<app-slug>[bot]"), so it never acts on its
+  // own comments; empty when not configured.
+  std::string bot_login;
 };
 
 struct StoreConfig {
