@@ -1,6 +1,6 @@
 #pragma once
-// Time as a dependency, so retry schedules and signature windows are tested without sleeping.
-// Implementations must be thread-safe.
+// Time as a dependency, so retry schedules, rate-limit waits and signature windows are tested
+// without sleeping. Implementations must be thread-safe.
 
 #include <chrono>
 
@@ -16,5 +16,15 @@ class Clock {
 
 // The wall clock; a process-wide immutable instance.
 const Clock& system_clock();
+
+// Waiting as a dependency, for retry backoff and rate-limit waits. Thread-safe.
+class Sleeper {
+ public:
+  virtual ~Sleeper() = default;
+  virtual void sleep_for(std::chrono::milliseconds duration) const = 0;
+};
+
+// Really sleeps; a process-wide immutable instance.
+const Sleeper& real_sleeper();
 
 }  // namespace forgehand

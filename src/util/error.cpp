@@ -2,6 +2,8 @@
 
 #include "forgehand/clock.h"
 
+#include <thread>
+
 namespace forgehand {
 
 int http_status(ErrorCode code) {
@@ -66,6 +68,20 @@ class SystemClock final : public Clock {
 const Clock& system_clock() {
   static const SystemClock clock;
   return clock;
+}
+
+namespace {
+class RealSleeper final : public Sleeper {
+ public:
+  void sleep_for(std::chrono::milliseconds duration) const override {
+    std::this_thread::sleep_for(duration);
+  }
+};
+}  // namespace
+
+const Sleeper& real_sleeper() {
+  static const RealSleeper sleeper;
+  return sleeper;
 }
 
 }  // namespace forgehand
