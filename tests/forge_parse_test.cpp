@@ -73,7 +73,7 @@ std::string field(const Event& e, std::string_view name) {
   if (name == "ci_conclusion") return e.ci_conclusion;
   if (name == "merged") return flag(e.merged);
   if (name == "merged_by") return e.merged_by;
-  if (name == "installation_id") return e.installation_id;
+  if (name == "installation_id") return e.repo.installation_id;
   if (name == "repositories") return join(e.repositories);
   FAIL("unknown field " << name);
   return {};

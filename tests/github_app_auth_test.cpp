@@ -2,46 +2,19 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rsa.h>
 
 #include <nlohmann/json.hpp>
 
 #include "forges/github/app_auth.h"
 #include "support/fake_github.h"
 #include "support/fixtures.h"
+#include "support/keys.h"
 #include "util/crypto.h"
 
 using namespace forgehand;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct KeyPair {
-  std::string private_pem;
-  std::string public_pem;
-};
-
-// A fresh 2048-bit RSA key for each run: no key material lives in the repository.
-KeyPair generate_key() {
-  EVP_PKEY* key = EVP_RSA_gen(2048);
-  REQUIRE(key != nullptr);
-  auto to_pem = [&](bool is_private) {
-    BIO* bio = BIO_new(BIO_s_mem());
-    if (is_private) {
-      PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-    } else {
-      PEM_write_bio_PUBKEY(bio, key);
-    }
-    char* data = nullptr;
-    long size = BIO_get_mem_data(bio, &data);
-    std::string pem(data, static_cast<std::size_t>(size));
-    BIO_free(bio);
-    return pem;
-  };
-  KeyPair pair{to_pem(true), to_pem(false)};
-  EVP_PKEY_free(key);
-  return pair;
-}
 
 std::string base64url_decode(std::string text) {
   for (char& c : text) {
@@ -71,7 +44,7 @@ bool verify_rs256(const std::string& public_pem, const std::string& input,
 }  // namespace
 
 TEST_CASE("the App JWT is RS256 over the documented claims and verifies with the public key") {
-  KeyPair key = generate_key();
+  testing::RsaKeyPair key = testing::generate_rsa_key();
   auto signer = github::AppJwtSigner::create(Secret(key.private_pem), "Iv1.8a61f9b3a7aba766");
   REQUIRE(signer.has_value());
   testing::ManualClock clock;
@@ -91,7 +64,7 @@ TEST_CASE("the App JWT is RS256 over the documented claims and verifies with the
   CHECK(parsed["exp"].get<long long>() - now <= 600);
   CHECK(parsed["iss"] == "Iv1.8a61f9b3a7aba766");
   CHECK(verify_rs256(key.public_pem, jwt->substr(0, second_dot), signature));
-  CHECK_FALSE(verify_rs256(generate_key().public_pem, jwt->substr(0, second_dot), signature));
+  CHECK_FALSE(verify_rs256(testing::generate_rsa_key().public_pem, jwt->substr(0, second_dot), signature));
   CHECK(jwt->find('=') == std::string::npos);
 }
 
@@ -108,7 +81,7 @@ TEST_CASE("installation tokens are fetched once, cached, and refreshed 5 minutes
   github.set_now(clock.now());
   HttplibClient http;
   forges::ApiCaller api(http, clock, real_sleeper(), "github");
-  KeyPair key = generate_key();
+  testing::RsaKeyPair key = testing::generate_rsa_key();
   github::InstallationTokens tokens(api, github.url(),
                                     *github::AppJwtSigner::create(Secret(key.private_pem), "42"),
                                     clock);
@@ -121,10 +94,10 @@ TEST_CASE("installation tokens are fetched once, cached, and refreshed 5 minutes
   REQUIRE(requests.size() == 1);
   CHECK(requests[0].method == "POST");
   CHECK(requests[0].path == "/app/installations/7/access_tokens");
-  CHECK(requests[0].headers.find("Authorization")->second.starts_with("Bearer ey"));
-  CHECK(requests[0].headers.find("X-GitHub-Api-Version")->second == "2022-11-28");
-  CHECK(requests[0].headers.find("Accept")->second == "application/vnd.github+json");
-  CHECK(requests[0].headers.find("User-Agent")->second == "forgehand");
+  CHECK(requests[0].header("Authorization").starts_with("Bearer ey"));
+  CHECK(requests[0].header("X-GitHub-Api-Version") == "2022-11-28");
+  CHECK(requests[0].header("Accept") == "application/vnd.github+json");
+  CHECK(requests[0].header("User-Agent") == "forgehand");
 
   clock.advance(54min);
   CHECK(tokens.token("7")->reveal() == "ghs_token1");  // 6 minutes left: still good

@@ -39,7 +39,7 @@ struct Converter {
     event.repo.clone_url = f.optional_string("repository.clone_url");
     event.repo.html_url = f.optional_string("repository.html_url");
     event.repo.default_branch = f.optional_string("repository.default_branch");
-    event.installation_id = f.optional_id("installation.id");
+    event.repo.installation_id = f.optional_id("installation.id");
   }
 
   // CI payloads list the open pull requests whose head is the commit, in this repository only;
@@ -162,7 +162,7 @@ struct Converter {
   Parsed installation() {
     event.action = f.string("action");
     event.kind = EventKind::installation;
-    event.installation_id = f.id("installation.id");
+    event.repo.installation_id = f.id("installation.id");
     event.actor = actor("sender");
     repository_names("repositories");
     return event;
@@ -171,7 +171,7 @@ struct Converter {
   Parsed installation_repositories() {
     event.action = f.string("action");
     event.kind = EventKind::installation;
-    event.installation_id = f.id("installation.id");
+    event.repo.installation_id = f.id("installation.id");
     event.actor = actor("sender");
     repository_names(event.action == "removed" ? "repositories_removed" : "repositories_added");
     return event;

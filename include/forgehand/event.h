@@ -33,6 +33,7 @@ struct RepoRef {
   std::string clone_url;  // https clone URL
   std::string html_url;
   std::string default_branch;  // empty when the payload does not say
+  std::string installation_id;  // GitHub: the App installation whose token acts on it
 };
 
 struct Actor {
@@ -75,7 +76,6 @@ struct Event {
   bool merged = false;     // pr_closed
   std::string merged_by;   // pr_closed, when merged and the forge says who
 
-  std::string installation_id;  // GitHub
   std::vector<std::string> repositories;  // installation: the repositories it covers or changed
 };
 

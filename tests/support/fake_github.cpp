@@ -2,9 +2,14 @@
 
 #include <ctime>
 
+#include <nlohmann/json.hpp>
+
 namespace forgehand::testing {
 
 namespace {
+
+using nlohmann::json;
+
 std::string iso8601(std::chrono::system_clock::time_point at) {
   std::time_t seconds = std::chrono::system_clock::to_time_t(at);
   std::tm utc{};
@@ -13,36 +18,52 @@ std::string iso8601(std::chrono::system_clock::time_point at) {
   std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
   return buffer;
 }
+
+std::string path_with_query(const httplib::Request& req) {
+  std::string path = req.path;
+  std::string query;
+  for (const auto& [key, value] : req.params) {
+    query += (query.empty() ? "?" : "&") + key + "=" + value;
+  }
+  return path + query;
+}
+
+void reply(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json; charset=utf-8");
+}
+
+void not_found(httplib::Response& res) {
+  reply(res, 404, {{"message", "Not Found"},
+                   {"documentation_url", "https://docs.github.com/rest"}});
+}
+
+bool has_token(const httplib::Request& req) {
+  return req.get_header_value("Authorization").starts_with("Bearer ghs_");
+}
+
+json repo_json(const std::string& full_name) {
+  return {{"id", 1296269}, {"full_name", full_name}, {"name", full_name.substr(full_name.find('/') + 1)}};
+}
+
+// The pull request shape of GET /repos/{owner}/{repo}/pulls/{pull_number}.
+json pull_json(int number, const std::string& repo, const std::string& head_repo,
+               const std::string& head_ref, const std::string& sha) {
+  json head_repository = head_repo.empty() ? json(nullptr) : repo_json(head_repo);
+  return {{"number", number},
+          {"html_url", "https://github.com/" + repo + "/pull/" + std::to_string(number)},
+          {"state", "open"},
+          {"merged", false},
+          {"draft", false},
+          {"head", {{"ref", head_ref}, {"sha", sha}, {"repo", head_repository}}},
+          {"base", {{"ref", "main"}, {"sha", "6dcb09b5b57875f334f61aebed695e2e4193db5e"},
+                    {"repo", repo_json(repo)}}}};
+}
+
 }  // namespace
 
 FakeGithub::FakeGithub() : now_(std::chrono::system_clock::now()) {
-  // POST /app/installations/{installation_id}/access_tokens → 201 {token, expires_at, ...};
-  // 404 {"message":"Not Found"} for an installation the App does not have. Only an App JWT
-  // (Bearer) is accepted.
-  server_.Post(R"(/app/installations/(\d+)/access_tokens)",
-               [this](const httplib::Request& req, httplib::Response& res) {
-                 record(req);
-                 if (!req.get_header_value("Authorization").starts_with("Bearer ")) {
-                   res.status = 401;
-                   res.set_content(R"({"message":"Requires authentication"})", "application/json");
-                   return;
-                 }
-                 if (req.matches[1] == "404") {
-                   res.status = 404;
-                   res.set_content(
-                       R"({"message":"Not Found","documentation_url":"https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app"})",
-                       "application/json");
-                   return;
-                 }
-                 std::lock_guard lock(mutex_);
-                 ++tokens_issued_;
-                 res.status = 201;
-                 res.set_content(R"({"token":"ghs_token)" + std::to_string(tokens_issued_) +
-                                     R"(","expires_at":")" + iso8601(now_ + token_lifetime_) +
-                                     R"(","permissions":{"issues":"write","contents":"write"},)"
-                                     R"("repository_selection":"all"})",
-                                 "application/json");
-               });
+  install_routes();
   port_ = server_.bind_to_any_port("127.0.0.1");
   thread_ = std::thread([this] { server_.listen_after_bind(); });
   while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -53,14 +74,228 @@ FakeGithub::~FakeGithub() {
   thread_.join();
 }
 
+void FakeGithub::install_routes() {
+  // Injected answers (errors, rate limits) come before the routes. httplib has not read the
+  // body yet at this point, so routes record their own requests, bodies included.
+  server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mutex_);
+    if (injected_.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    requests_.push_back({req.method, path_with_query(req), req.headers, req.body});
+    InjectedResponse injected = injected_.front();
+    injected_.pop_front();
+    res.status = injected.status;
+    for (const auto& [name, value] : injected.headers) res.set_header(name, value);
+    res.set_content(injected.body, "application/json; charset=utf-8");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+
+  // POST /app/installations/{installation_id}/access_tokens: App JWT only.
+  server_.Post(R"(/app/installations/(\d+)/access_tokens)",
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 record(req);
+                 if (!req.get_header_value("Authorization").starts_with("Bearer ey")) {
+                   reply(res, 401, {{"message", "A JSON web token could not be decoded"}});
+                   return;
+                 }
+                 if (req.matches[1] == "404") return not_found(res);
+                 std::lock_guard lock(mutex_);
+                 ++tokens_issued_;
+                 reply(res, 201,
+                       {{"token", "ghs_token" + std::to_string(tokens_issued_)},
+                        {"expires_at", iso8601(now_ + token_lifetime_)},
+                        {"permissions", {{"issues", "write"}, {"contents", "write"}}},
+                        {"repository_selection", "all"}});
+               });
+
+  // Everything under /repos needs an installation token.
+  auto authorized = [this](auto handler) {
+    return [this, handler](const httplib::Request& req, httplib::Response& res) {
+      record(req);
+      if (!has_token(req)) {
+        reply(res, 401, {{"message", "Bad credentials"}});
+        return;
+      }
+      handler(req, res);
+    };
+  };
+
+  server_.Post(R"(/repos/([^/]+/[^/]+)/issues/(\d+)/comments)",
+               authorized([this](const httplib::Request& req, httplib::Response& res) {
+                 auto body = json::parse(req.body, nullptr, false);
+                 if (!body.is_object() || !body.contains("body")) {
+                   reply(res, 422, {{"message", "Invalid request.\n\n\"body\" wasn't supplied."}});
+                   return;
+                 }
+                 int id = 0;
+                 {
+                   std::lock_guard lock(mutex_);
+                   id = ++next_id_;
+                 }
+                 std::string repo = req.matches[1];
+                 reply(res, 201,
+                       {{"id", id},
+                        {"html_url", "https://github.com/" + repo + "/issues/" +
+                                         req.matches[2].str() + "#issuecomment-" +
+                                         std::to_string(id)},
+                        {"body", body["body"]},
+                        {"user", {{"login", "forgehand[bot]"}, {"type", "Bot"}}}});
+               }));
+
+  server_.Patch(R"(/repos/([^/]+/[^/]+)/issues/comments/(\d+))",
+                authorized([](const httplib::Request& req, httplib::Response& res) {
+                  auto body = json::parse(req.body, nullptr, false);
+                  reply(res, 200, {{"id", std::stoll(req.matches[2])}, {"body", body["body"]}});
+                }));
+
+  server_.Post(R"(/repos/([^/]+/[^/]+)/issues/comments/(\d+)/reactions)",
+               authorized([](const httplib::Request& req, httplib::Response& res) {
+                 static const std::vector<std::string> kContents = {
+                     "+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"};
+                 auto body = json::parse(req.body, nullptr, false);
+                 std::string content = body.value("content", "");
+                 if (std::find(kContents.begin(), kContents.end(), content) == kContents.end()) {
+                   reply(res, 422, {{"message", "Validation Failed"}});
+                   return;
+                 }
+                 reply(res, 201, {{"id", 1}, {"content", content}});
+               }));
+
+  server_.Post(R"(/repos/([^/]+/[^/]+)/pulls)",
+               authorized([](const httplib::Request& req, httplib::Response& res) {
+                 auto body = json::parse(req.body, nullptr, false);
+                 std::string head = body.value("head", "");
+                 if (head == "forgehand/exists") {
+                   reply(res, 422,
+                         {{"message", "Validation Failed"},
+                          {"errors", {{{"resource", "PullRequest"},
+                                       {"code", "custom"},
+                                       {"message", "A pull request already exists for o:" +
+                                                       head + "."}}}}});
+                   return;
+                 }
+                 std::string repo = req.matches[1];
+                 reply(res, 201,
+                       pull_json(43, repo, repo, head, "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c"));
+               }));
+
+  server_.Get(R"(/repos/([^/]+/[^/]+)/pulls/(\d+))",
+              authorized([](const httplib::Request& req, httplib::Response& res) {
+                std::string repo = req.matches[1];
+                if (req.matches[2] == "42") {
+                  reply(res, 200, pull_json(42, repo, "contributor/hello-world", "fix-typo",
+                                            "e5bd3914e2e596debea16f433f57875b5b90bcd6"));
+                } else if (req.matches[2] == "7") {
+                  reply(res, 200, pull_json(7, repo, "", "gone-branch",
+                                            "aa218f56b14c9653891f9e74264a383fa43fefbd"));
+                } else {
+                  not_found(res);
+                }
+              }));
+
+  server_.Get(R"(/repos/([^/]+/[^/]+)/commits/([0-9a-f]{40})/pulls)",
+              authorized([](const httplib::Request& req, httplib::Response& res) {
+                std::string repo = req.matches[1];
+                std::string sha = req.matches[2];
+                json merged = pull_json(3, repo, repo, "old", sha);
+                merged["state"] = "closed";
+                merged["merged"] = true;
+                reply(res, 200,
+                      json::array({pull_json(42, repo, "contributor/hello-world", "fix", sha),
+                                   merged}));
+              }));
+
+  server_.Get(R"(/repos/([^/]+/[^/]+)/contents/(.+))",
+              authorized([](const httplib::Request& req, httplib::Response& res) {
+                if (req.matches[2] != ".forgehand.yml" ||
+                    req.get_param_value("ref") != "main") {
+                  return not_found(res);
+                }
+                if (req.get_header_value("Accept") != "application/vnd.github.raw+json") {
+                  reply(res, 200, {{"type", "file"}, {"encoding", "base64"}, {"content", "..."}});
+                  return;
+                }
+                res.set_content("version: 1\ncommands: true\n", "application/vnd.github.raw");
+              }));
+
+  server_.Get(R"(/repos/([^/]+/[^/]+)/collaborators/([^/]+)/permission)",
+              authorized([](const httplib::Request& req, httplib::Response& res) {
+                std::string user = req.matches[2];
+                if (user == "ghost") return not_found(res);
+                std::string role = user == "maintainer" ? "maintain" : "read";
+                std::string legacy = user == "maintainer" ? "write" : "read";
+                reply(res, 200, {{"permission", legacy}, {"role_name", role},
+                                 {"user", {{"login", user}}}});
+              }));
+
+  server_.Get(R"(/repos/([^/]+/[^/]+)/actions/runs/(\d+)/jobs)",
+              authorized([](const httplib::Request& req, httplib::Response& res) {
+                auto job = [&](int id, const char* name, const char* conclusion) {
+                  return json{{"id", id},
+                              {"run_id", std::stoll(req.matches[2])},
+                              {"name", name},
+                              {"status", "completed"},
+                              {"conclusion", conclusion},
+                              {"html_url", "https://github.com/" + req.matches[1].str() +
+                                               "/actions/runs/" + req.matches[2].str() + "/job/" +
+                                               std::to_string(id)}};
+                };
+                reply(res, 200, {{"total_count", 3},
+                                 {"jobs", json::array({job(399444496, "build", "success"),
+                                                       job(399444497, "test", "failure"),
+                                                       job(399444498, "lint", "timed_out")})}});
+              }));
+
+  // 302 to a short-lived storage URL; the storage refuses requests that carry a token.
+  server_.Get(R"(/repos/([^/]+/[^/]+)/actions/jobs/(\d+)/logs)",
+              authorized([this](const httplib::Request& req, httplib::Response& res) {
+                res.status = 302;
+                res.set_header("Location", url() + "/job-logs/" + req.matches[2].str() +
+                                               "?sig=signed-and-short-lived");
+              }));
+  server_.Get(R"(/job-logs/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
+    record(req);
+    if (req.has_header("Authorization")) {
+      res.status = 400;
+      res.set_content("<Error><Code>InvalidAuthenticationInfo</Code></Error>", "application/xml");
+      return;
+    }
+    res.set_content("2024-01-01T00:00:00.000Z ##[error]Process completed with exit code 1.\n",
+                    "text/plain");
+  });
+
+  server_.Post(R"(/repos/([^/]+/[^/]+)/statuses/([0-9a-f]{40}))",
+               authorized([](const httplib::Request& req, httplib::Response& res) {
+                 auto body = json::parse(req.body, nullptr, false);
+                 reply(res, 201, {{"id", 1}, {"state", body["state"]}, {"context", body["context"]}});
+               }));
+
+  server_.Post(R"(/repos/([^/]+/[^/]+)/check-runs)",
+               authorized([](const httplib::Request&, httplib::Response& res) {
+                 reply(res, 201, {{"id", 4}, {"status", "in_progress"}});
+               }));
+  server_.Patch(R"(/repos/([^/]+/[^/]+)/check-runs/(\d+))",
+                authorized([](const httplib::Request& req, httplib::Response& res) {
+                  reply(res, 200, {{"id", std::stoll(req.matches[2])}});
+                }));
+}
+
 void FakeGithub::record(const httplib::Request& request) {
   std::lock_guard lock(mutex_);
-  requests_.push_back({request.method, request.path, request.headers, request.body});
+  requests_.push_back({request.method, path_with_query(request), request.headers, request.body});
 }
 
 std::vector<RecordedRequest> FakeGithub::requests() {
   std::lock_guard lock(mutex_);
   return requests_;
+}
+
+std::vector<RecordedRequest> FakeGithub::requests_to(const std::string& prefix) {
+  std::lock_guard lock(mutex_);
+  std::vector<RecordedRequest> matching;
+  for (const auto& request : requests_) {
+    if (request.path.starts_with(prefix)) matching.push_back(request);
+  }
+  return matching;
 }
 
 void FakeGithub::set_token_lifetime(std::chrono::seconds lifetime) {
@@ -71,6 +306,11 @@ void FakeGithub::set_token_lifetime(std::chrono::seconds lifetime) {
 void FakeGithub::set_now(std::chrono::system_clock::time_point now) {
   std::lock_guard lock(mutex_);
   now_ = now;
+}
+
+void FakeGithub::inject(InjectedResponse response) {
+  std::lock_guard lock(mutex_);
+  injected_.push_back(std::move(response));
 }
 
 }  // namespace forgehand::testing
