@@ -147,9 +147,9 @@ TEST_CASE("files at a ref: raw bytes, or nothing when absent") {
 
 TEST_CASE("permissions prefer role_name, and an unknown user has none") {
   Rig rig;
-  CHECK(rig.client.permission(rig.repo, "maintainer") == Permission::maintain);
-  CHECK(rig.client.permission(rig.repo, "visitor") == Permission::read);
-  CHECK(rig.client.permission(rig.repo, "ghost") == Permission::none);
+  CHECK(rig.client.permission(rig.repo, Actor{"maintainer", "1"}) == Permission::maintain);
+  CHECK(rig.client.permission(rig.repo, Actor{"visitor", "2"}) == Permission::read);
+  CHECK(rig.client.permission(rig.repo, Actor{"ghost", "3"}) == Permission::none);
   CHECK(rig.github.requests_to("/repos/octo-org/hello-world/collaborators/maintainer/permission")
             .size() == 1);
 }

@@ -215,9 +215,9 @@ Result<std::optional<std::string>> GithubApi::read_file(const RepoRef& repo, std
   return std::optional<std::string>{std::move(response->body)};
 }
 
-Result<Permission> GithubApi::permission(const RepoRef& repo, std::string_view login) const {
+Result<Permission> GithubApi::permission(const RepoRef& repo, const Actor& actor) const {
   auto response = call("get permission", repo, "GET",
-                       "/repos/" + repo.full_name + "/collaborators/" + std::string(login) +
+                       "/repos/" + repo.full_name + "/collaborators/" + actor.login +
                            "/permission");
   if (!response) {
     if (response.error().code == ErrorCode::not_found) return Permission::none;

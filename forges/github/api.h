@@ -37,7 +37,7 @@ class GithubApi {
   // The file's bytes at `ref`, or nullopt when it does not exist there.
   Result<std::optional<std::string>> read_file(const RepoRef& repo, std::string_view path,
                                                std::string_view ref) const;
-  Result<Permission> permission(const RepoRef& repo, std::string_view login) const;
+  Result<Permission> permission(const RepoRef& repo, const Actor& actor) const;
   // Jobs of a workflow run's latest attempt that failed, timed out or failed to start.
   Result<std::vector<CiJob>> failed_jobs(const RepoRef& repo, std::string_view run_id) const;
   // GitHub answers 302 to a short-lived storage URL; it is fetched without the token.

@@ -19,15 +19,6 @@ std::string iso8601(std::chrono::system_clock::time_point at) {
   return buffer;
 }
 
-std::string path_with_query(const httplib::Request& req) {
-  std::string path = req.path;
-  std::string query;
-  for (const auto& [key, value] : req.params) {
-    query += (query.empty() ? "?" : "&") + key + "=" + value;
-  }
-  return path + query;
-}
-
 void reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(body.dump(), "application/json; charset=utf-8");
@@ -64,31 +55,10 @@ json pull_json(int number, const std::string& repo, const std::string& head_repo
 
 FakeGithub::FakeGithub() : now_(std::chrono::system_clock::now()) {
   install_routes();
-  port_ = server_.bind_to_any_port("127.0.0.1");
-  thread_ = std::thread([this] { server_.listen_after_bind(); });
-  while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-}
-
-FakeGithub::~FakeGithub() {
-  server_.stop();
-  thread_.join();
+  start();
 }
 
 void FakeGithub::install_routes() {
-  // Injected answers (errors, rate limits) come before the routes. httplib has not read the
-  // body yet at this point, so routes record their own requests, bodies included.
-  server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    std::lock_guard lock(mutex_);
-    if (injected_.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    requests_.push_back({req.method, path_with_query(req), req.headers, req.body});
-    InjectedResponse injected = injected_.front();
-    injected_.pop_front();
-    res.status = injected.status;
-    for (const auto& [name, value] : injected.headers) res.set_header(name, value);
-    res.set_content(injected.body, "application/json; charset=utf-8");
-    return httplib::Server::HandlerResponse::Handled;
-  });
-
   // POST /app/installations/{installation_id}/access_tokens: App JWT only.
   server_.Post(R"(/app/installations/(\d+)/access_tokens)",
                [this](const httplib::Request& req, httplib::Response& res) {
@@ -279,25 +249,6 @@ void FakeGithub::install_routes() {
                 }));
 }
 
-void FakeGithub::record(const httplib::Request& request) {
-  std::lock_guard lock(mutex_);
-  requests_.push_back({request.method, path_with_query(request), request.headers, request.body});
-}
-
-std::vector<RecordedRequest> FakeGithub::requests() {
-  std::lock_guard lock(mutex_);
-  return requests_;
-}
-
-std::vector<RecordedRequest> FakeGithub::requests_to(const std::string& prefix) {
-  std::lock_guard lock(mutex_);
-  std::vector<RecordedRequest> matching;
-  for (const auto& request : requests_) {
-    if (request.path.starts_with(prefix)) matching.push_back(request);
-  }
-  return matching;
-}
-
 void FakeGithub::set_token_lifetime(std::chrono::seconds lifetime) {
   std::lock_guard lock(mutex_);
   token_lifetime_ = lifetime;
@@ -306,11 +257,6 @@ void FakeGithub::set_token_lifetime(std::chrono::seconds lifetime) {
 void FakeGithub::set_now(std::chrono::system_clock::time_point now) {
   std::lock_guard lock(mutex_);
   now_ = now;
-}
-
-void FakeGithub::inject(InjectedResponse response) {
-  std::lock_guard lock(mutex_);
-  injected_.push_back(std::move(response));
 }
 
 }  // namespace forgehand::testing
