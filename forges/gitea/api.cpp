@@ -1,0 +1,290 @@
+#include "forges/gitea/api.h"
+
+#include <nlohmann/json.hpp>
+
+#include "forges/common/comment_text.h"
+
+namespace forgehand::gitea {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr int kPageSize = 50;
+constexpr int kMaxPages = 10;
+
+std::string text(const json& object, const json::json_pointer& path) {
+  if (!object.contains(path) || !object.at(path).is_string()) return {};
+  return object.at(path).get<std::string>();
+}
+
+std::string id(const json& object, const json::json_pointer& path) {
+  if (!object.contains(path)) return {};
+  const json& value = object.at(path);
+  if (value.is_number_integer()) return std::to_string(value.get<std::int64_t>());
+  return value.is_string() ? value.get<std::string>() : std::string{};
+}
+
+std::string repo_path(const RepoRef& repo) { return "/repos/" + repo.full_name; }
+
+// Each segment percent-encoded, the slashes kept.
+std::string encode_path(std::string_view path) {
+  std::string out;
+  while (!path.empty()) {
+    auto slash = path.find('/');
+    out += url_encode(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    out += '/';
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+std::string_view reaction_name(Reaction reaction) {
+  switch (reaction) {
+    case Reaction::eyes: return "eyes";
+    case Reaction::rocket: return "rocket";
+    case Reaction::confused: return "confused";
+  }
+  return "eyes";
+}
+
+std::string_view state_name(CommitState state) {
+  switch (state) {
+    case CommitState::pending: return "pending";
+    case CommitState::success: return "success";
+    case CommitState::failure: return "failure";
+    case CommitState::error: return "error";
+  }
+  return "error";
+}
+
+}  // namespace
+
+GiteaApi::GiteaApi(const forges::ApiCaller& api, std::string forge, std::string api_url,
+                   Secret token, std::string git_username)
+    : api_(api),
+      forge_(std::move(forge)),
+      api_url_(std::move(api_url)),
+      token_(std::move(token)),
+      git_username_(std::move(git_username)) {}
+
+Result<HttpResponse> GiteaApi::call(std::string_view operation, std::string method,
+                                    std::string path, std::string body) const {
+  HttpRequest request;
+  request.method = std::move(method);
+  request.url = api_url_ + path;
+  request.headers = {{"Authorization", "token " + token_.reveal()},
+                     {"Accept", "application/json"},
+                     {"User-Agent", "forgehand"}};
+  request.body = std::move(body);
+  return api_.call(operation, request);
+}
+
+namespace {
+
+Result<json> parse_json(const HttpResponse& response, const std::string& forge,
+                        std::string_view operation) {
+  auto parsed = json::parse(response.body, nullptr, false);
+  if (parsed.is_discarded()) {
+    return fail(ErrorCode::malformed,
+                forge + ": " + std::string(operation) + ": the response is not JSON");
+  }
+  return parsed;
+}
+
+// A pull request (GET /repos/{owner}/{repo}/pulls/{index}); a fork's head.repo_id differs from
+// base.repo_id.
+Result<PullRequestInfo> pull_request_from(const json& pr, const std::string& forge,
+                                          std::string_view operation) {
+  if (!pr.is_object() || !pr.contains("number") || !pr["number"].is_number_integer()) {
+    return fail(ErrorCode::malformed, forge + ": " + std::string(operation) +
+                                          ": the response has no pull request number");
+  }
+  PullRequestInfo info;
+  info.number = pr["number"].get<std::int64_t>();
+  info.url = text(pr, "/html_url"_json_pointer);
+  info.state = pr.value("merged", false) ? "merged" : text(pr, "/state"_json_pointer);
+  info.head_sha = text(pr, "/head/sha"_json_pointer);
+  info.head_ref = text(pr, "/head/ref"_json_pointer);
+  info.head_repo = text(pr, "/head/repo/full_name"_json_pointer);
+  info.base_ref = text(pr, "/base/ref"_json_pointer);
+  info.from_fork = id(pr, "/head/repo_id"_json_pointer) != id(pr, "/base/repo_id"_json_pointer);
+  return info;
+}
+
+}  // namespace
+
+Result<CommentRef> GiteaApi::post_comment(const IssueRef& issue, std::string_view body) const {
+  json payload = {{"body", forges::fit_comment(body, kMaxCommentLength)}};
+  auto response = call("post comment", "POST",
+                       repo_path(issue.repo) + "/issues/" + std::to_string(issue.number) +
+                           "/comments",
+                       payload.dump());
+  if (!response) return tl::unexpected(response.error());
+  auto comment = parse_json(*response, forge_, "post comment");
+  if (!comment) return tl::unexpected(comment.error());
+  return CommentRef{id(*comment, "/id"_json_pointer), text(*comment, "/html_url"_json_pointer)};
+}
+
+Result<void> GiteaApi::edit_comment(const IssueRef& issue, std::string_view comment_id,
+                                    std::string_view body) const {
+  json payload = {{"body", forges::fit_comment(body, kMaxCommentLength)}};
+  auto response = call("edit comment", "PATCH",
+                       repo_path(issue.repo) + "/issues/comments/" + std::string(comment_id),
+                       payload.dump());
+  if (!response) return tl::unexpected(response.error());
+  return {};
+}
+
+Result<void> GiteaApi::add_reaction(const IssueRef& issue, std::string_view comment_id,
+                                    Reaction reaction) const {
+  json payload = {{"content", reaction_name(reaction)}};
+  auto response = call("add reaction", "POST",
+                       repo_path(issue.repo) + "/issues/comments/" + std::string(comment_id) +
+                           "/reactions",
+                       payload.dump());
+  if (!response) return tl::unexpected(response.error());
+  return {};
+}
+
+Result<PullRequestInfo> GiteaApi::open_pull_request(const RepoRef& repo,
+                                                    const PullRequestSpec& spec) const {
+  json payload = {{"head", spec.head},
+                  {"base", spec.base},
+                  {"title", (spec.draft ? "WIP: " : "") + spec.title},
+                  {"body", forges::fit_comment(spec.body, kMaxCommentLength)}};
+  auto response = call("open pull request", "POST", repo_path(repo) + "/pulls", payload.dump());
+  if (!response) return tl::unexpected(response.error());
+  auto pr = parse_json(*response, forge_, "open pull request");
+  if (!pr) return tl::unexpected(pr.error());
+  return pull_request_from(*pr, forge_, "open pull request");
+}
+
+Result<PullRequestInfo> GiteaApi::pull_request(const RepoRef& repo, std::int64_t number) const {
+  auto response =
+      call("get pull request", "GET", repo_path(repo) + "/pulls/" + std::to_string(number));
+  if (!response) return tl::unexpected(response.error());
+  auto pr = parse_json(*response, forge_, "get pull request");
+  if (!pr) return tl::unexpected(pr.error());
+  return pull_request_from(*pr, forge_, "get pull request");
+}
+
+Result<std::vector<PullRequestInfo>> GiteaApi::open_pull_requests_for_commit(
+    const RepoRef& repo, std::string_view sha) const {
+  // No endpoint maps an open pull request's head commit back to it on every supported release,
+  // so page through the open ones (bounded) and match head.sha.
+  std::vector<PullRequestInfo> matching;
+  for (int page = 1; page <= kMaxPages; ++page) {
+    auto response = call("list open pull requests", "GET",
+                         repo_path(repo) + "/pulls?state=open&limit=" +
+                             std::to_string(kPageSize) + "&page=" + std::to_string(page));
+    if (!response) return tl::unexpected(response.error());
+    auto list = parse_json(*response, forge_, "list open pull requests");
+    if (!list) return tl::unexpected(list.error());
+    if (!list->is_array()) break;
+    for (const json& pr : *list) {
+      auto info = pull_request_from(pr, forge_, "list open pull requests");
+      if (info && info->head_sha == sha) matching.push_back(*info);
+    }
+    if (list->size() < static_cast<std::size_t>(kPageSize)) break;
+  }
+  return matching;
+}
+
+Result<std::optional<std::string>> GiteaApi::read_file(const RepoRef& repo, std::string_view path,
+                                                       std::string_view ref) const {
+  auto response = call("read file", "GET",
+                       repo_path(repo) + "/raw/" + encode_path(path) + "?ref=" + url_encode(ref));
+  if (!response) {
+    if (response.error().code == ErrorCode::not_found) return std::optional<std::string>{};
+    return tl::unexpected(response.error());
+  }
+  return std::optional<std::string>{std::move(response->body)};
+}
+
+Result<Permission> GiteaApi::permission(const RepoRef& repo, const Actor& actor) const {
+  auto response = call("get permission", "GET",
+                       repo_path(repo) + "/collaborators/" + url_encode(actor.login) +
+                           "/permission");
+  if (!response) {
+    const Error& error = response.error();
+    if (error.code == ErrorCode::forbidden) {
+      // routers/api/v1/repo/collaborators.go: only site admins, repository admins and the user
+      // asked about may read a permission.
+      return fail(ErrorCode::forbidden,
+                  error.message + " (" + forge_ +
+                      " lets only repository admins read permissions: make the bot an admin of " +
+                      repo.full_name + ")");
+    }
+    if (error.code == ErrorCode::not_found) return Permission::none;
+    return tl::unexpected(error);
+  }
+  auto body = parse_json(*response, forge_, "get permission");
+  if (!body) return tl::unexpected(body.error());
+  std::string level = text(*body, "/permission"_json_pointer);
+  if (level == "owner" || level == "admin") return Permission::admin;
+  if (level == "write") return Permission::write;
+  if (level == "read") return Permission::read;
+  return Permission::none;
+}
+
+Error GiteaApi::actions_api_error(std::string_view operation, const Error& error,
+                                  const std::string& page) const {
+  if (error.code != ErrorCode::not_found) return error;
+  return Error{ErrorCode::not_supported,
+               forge_ + ": " + std::string(operation) +
+                   ": this server has no Actions jobs API (Gitea 1.24+, Forgejo v16+); see " +
+                   page};
+}
+
+Result<std::vector<CiJob>> GiteaApi::failed_jobs(const RepoRef& repo,
+                                                 std::string_view run_id) const {
+  auto response = call("list run jobs", "GET",
+                       repo_path(repo) + "/actions/runs/" + std::string(run_id) + "/jobs");
+  if (!response) {
+    return tl::unexpected(actions_api_error("list run jobs", response.error(),
+                                            repo.html_url + "/actions/runs/" + std::string(run_id)));
+  }
+  auto body = parse_json(*response, forge_, "list run jobs");
+  if (!body) return tl::unexpected(body.error());
+  std::vector<CiJob> failed;
+  if (!body->contains("jobs") || !(*body)["jobs"].is_array()) return failed;
+  for (const json& job : (*body)["jobs"]) {
+    std::string conclusion = text(job, "/conclusion"_json_pointer);
+    if (conclusion != "failure") continue;
+    failed.push_back(CiJob{id(job, "/id"_json_pointer), text(job, "/name"_json_pointer),
+                           text(job, "/html_url"_json_pointer), conclusion});
+  }
+  return failed;
+}
+
+Result<std::string> GiteaApi::job_log(const RepoRef& repo, std::string_view job_id) const {
+  auto response = call("get job log", "GET",
+                       repo_path(repo) + "/actions/jobs/" + std::string(job_id) + "/logs");
+  if (!response) {
+    return tl::unexpected(
+        actions_api_error("get job log", response.error(), repo.html_url + "/actions"));
+  }
+  return std::move(response->body);
+}
+
+Result<void> GiteaApi::set_commit_status(const RepoRef& repo, const CommitStatus& status) const {
+  json payload = {{"state", state_name(status.state)},
+                  {"context", status.context},
+                  {"description", status.description}};
+  if (!status.target_url.empty()) payload["target_url"] = status.target_url;
+  auto response =
+      call("set commit status", "POST", repo_path(repo) + "/statuses/" + status.sha, payload.dump());
+  if (!response) return tl::unexpected(response.error());
+  return {};
+}
+
+Result<GitCredentials> GiteaApi::git_credentials(const RepoRef& repo) const {
+  if (repo.clone_url.empty()) {
+    return fail(ErrorCode::invalid_argument, forge_ + ": " + repo.full_name + " has no clone URL");
+  }
+  return GitCredentials{repo.clone_url, git_username_, token_};
+}
+
+}  // namespace forgehand::gitea
