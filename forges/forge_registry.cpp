@@ -6,16 +6,17 @@
 
 namespace forgehand {
 
-std::unique_ptr<Forge> make_forge(ForgeSettings settings) {
+Result<std::unique_ptr<Forge>> make_forge(ForgeSettings settings,
+                                          const forges::ApiDependencies& dependencies) {
   switch (settings.kind) {
-    case ForgeKind::github: return std::make_unique<github::GithubForge>(std::move(settings));
-    case ForgeKind::gitlab: return std::make_unique<gitlab::GitlabForge>(std::move(settings));
+    case ForgeKind::github: return github::GithubForge::create(std::move(settings), dependencies);
+    case ForgeKind::gitlab: return gitlab::GitlabForge::create(std::move(settings), dependencies);
     case ForgeKind::gitea:
-      return std::make_unique<gitea::GiteaForge>(std::move(settings), gitea::Flavour::gitea);
+      return gitea::GiteaForge::create(std::move(settings), gitea::Flavour::gitea, dependencies);
     case ForgeKind::forgejo:
-      return std::make_unique<gitea::GiteaForge>(std::move(settings), gitea::Flavour::forgejo);
+      return gitea::GiteaForge::create(std::move(settings), gitea::Flavour::forgejo, dependencies);
   }
-  return nullptr;
+  return fail(ErrorCode::internal, "unknown forge kind");
 }
 
 }  // namespace forgehand

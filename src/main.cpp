@@ -18,7 +18,9 @@
 #include "server/verify.h"
 #include "store/sqlite_store.h"
 #include "util/crypto.h"
+#include "util/http_client.h"
 #include "util/log.h"
+#include "util/secret.h"
 
 namespace fs = std::filesystem;
 
@@ -67,6 +69,33 @@ Result<std::vector<IntakeInstance>> intake_instances(const ServerConfig& config)
     instances.push_back(IntakeInstance{instance.name, instance.kind, std::move(*secrets)});
   }
   return instances;
+}
+
+Result<Secret> resolve_if_configured(const SecretRef& reference) {
+  if (!reference.configured()) return Secret();
+  auto secret = resolve_secret(reference.reference);
+  if (!secret) return tl::unexpected(secret.error().context(reference.location));
+  return secret;
+}
+
+// One adapter per configured instance, with its API credentials resolved.
+Result<std::vector<std::unique_ptr<Forge>>> make_forges(
+    const ServerConfig& config, const forges::ApiDependencies& dependencies) {
+  std::vector<std::unique_ptr<Forge>> forges;
+  for (const InstanceConfig& instance : config.instances) {
+    ForgeSettings settings{instance.name, instance.kind, instance.api_url, instance.bot_login,
+                           instance.app_id, {}, {}};
+    auto key = resolve_if_configured(instance.private_key);
+    if (!key) return tl::unexpected(key.error());
+    auto token = resolve_if_configured(instance.token);
+    if (!token) return tl::unexpected(token.error());
+    settings.private_key = std::move(*key);
+    settings.token = std::move(*token);
+    auto forge = make_forge(std::move(settings), dependencies);
+    if (!forge) return tl::unexpected(forge.error());
+    forges.push_back(std::move(*forge));
+  }
+  return forges;
 }
 
 void print_banner(const ServerConfig& config, int port) {
@@ -171,13 +200,15 @@ int serve(const std::string& config_path, const std::string& data_dir,
     static constexpr std::string_view kNames[] = {"done", "retry", "failed"};
     processed.inc({delivery.instance, kNames[static_cast<int>(result)]});
   };
-  std::vector<std::unique_ptr<Forge>> forges;
-  for (const InstanceConfig& instance : config->instances) {
-    forges.push_back(
-        make_forge(ForgeSettings{instance.name, instance.kind, instance.api_url, instance.bot_login}));
+  HttplibClient http;
+  forges::ApiDependencies api_dependencies{http, system_clock(), real_sleeper()};
+  auto forges = make_forges(*config, api_dependencies);
+  if (!forges) {
+    std::fprintf(stderr, "%s\n", forges.error().message.c_str());
+    return 2;
   }
   // Triggers and policy decide what an event leads to; until they exist, events are logged.
-  DeliveryDispatcher dispatcher(std::move(forges), [](const Event& event) -> Result<void> {
+  DeliveryDispatcher dispatcher(std::move(*forges), [](const Event& event) -> Result<void> {
     log::info("event", {{"delivery", event.delivery_id},
                         {"instance", event.instance},
                         {"kind", to_string(event.kind)},
@@ -221,6 +252,23 @@ int serve(const std::string& config_path, const std::string& data_dir,
   return 0;
 }
 
+int capabilities() {
+  HttplibClient http;
+  forges::ApiDependencies dependencies{http, system_clock(), real_sleeper()};
+  for (ForgeKind kind : kAllForgeKinds) {
+    auto forge = make_forge(ForgeSettings{std::string(to_string(kind)), kind, "", "", "", {}, {}},
+                            dependencies);
+    if (!forge) continue;
+    std::printf("%s\n", std::string(to_string(kind)).c_str());
+    for (const Capability& capability : (*forge)->capabilities()) {
+      std::printf("  %-15s %-9s %s\n", capability.operation.c_str(), capability.support.c_str(),
+                  capability.note.c_str());
+    }
+    std::printf("\n");
+  }
+  return 0;
+}
+
 int check_config(const std::string& path) {
   auto config = load_server_config(path);
   if (!config) {
@@ -231,6 +279,20 @@ int check_config(const std::string& path) {
   for (const InstanceConfig& instance : config->instances) {
     if (auto secrets = resolve_webhook_secrets(instance); !secrets) {
       std::fprintf(stderr, "%s\n", secrets.error().message.c_str());
+      ++problems;
+    }
+    for (const SecretRef* reference : {&instance.private_key, &instance.token}) {
+      if (auto secret = resolve_if_configured(*reference); !secret) {
+        std::fprintf(stderr, "%s\n", secret.error().message.c_str());
+        ++problems;
+      }
+    }
+  }
+  if (problems == 0) {
+    HttplibClient http;
+    forges::ApiDependencies dependencies{http, system_clock(), real_sleeper()};
+    if (auto forges = make_forges(*config, dependencies); !forges) {
+      std::fprintf(stderr, "%s\n", forges.error().message.c_str());
       ++problems;
     }
   }
@@ -264,11 +326,14 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check-config", "Validate a server config file and exit");
   check->add_option("file", check_path, "The config file")->required();
 
+  auto* capabilities = app.add_subcommand(
+      "capabilities", "Print what each forge supports and what degrades");
   auto* version = app.add_subcommand("version", "Print the version");
 
   CLI11_PARSE(app, argc, argv);
   if (*serve) return forgehand::serve(config_path, data_dir, listen);
   if (*check) return forgehand::check_config(check_path);
+  if (*capabilities) return forgehand::capabilities();
   if (*version) {
     std::printf("forgehand %s\n", forgehand::kVersion);
     return 0;

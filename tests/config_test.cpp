@@ -102,6 +102,28 @@ TEST_CASE("a GitLab signing token alone is enough, and only GitLab may have one"
                  "signing_token: is only for gitlab instances"));
 }
 
+TEST_CASE("API credentials belong to the right kind of instance") {
+  CHECK(contains(errors_of("instances: [{name: gh, type: github, webhook_secret: env:A, "
+                           "app_id: '42'}]"),
+                 "a GitHub App needs both app_id and private_key"));
+  CHECK(contains(errors_of("instances: [{name: gh, type: github, webhook_secret: env:A, "
+                           "token: env:T}]"),
+                 "github instances authenticate as an App"));
+  CHECK(contains(errors_of("instances: [{name: gl, type: gitlab, webhook_secret: env:A, "
+                           "private_key: file:/k.pem}]"),
+                 "private_key: is only for github instances"));
+  CHECK(contains(errors_of("instances: [{name: gt, type: gitea, webhook_secret: env:A, "
+                           "token: ghp_inline}]"),
+                 "instances[0].token: must be a reference"));
+  auto app = parse_server_config(
+      "instances: [{name: gh, type: github, webhook_secret: env:A, app_id: Iv1.x, "
+      "private_key: file:/k.pem}]",
+      "t.yaml", "/x");
+  REQUIRE(app.has_value());
+  CHECK(app->instances[0].app_id == "Iv1.x");
+  CHECK(app->instances[0].private_key.reference == "file:/k.pem");
+}
+
 TEST_CASE("instance names are unique, and at least one instance is needed") {
   CHECK(contains(errors_of("instances:\n"
                            "  - {name: a, type: github, webhook_secret: env:X}\n"

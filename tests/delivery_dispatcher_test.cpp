@@ -2,6 +2,7 @@
 
 #include "dispatch/delivery_dispatcher.h"
 #include "forges/forge_registry.h"
+#include "util/http_client.h"
 #include "support/fixtures.h"
 
 using namespace forgehand;
@@ -20,12 +21,18 @@ Delivery delivery(const std::string& instance, const std::string& fixture_name,
   return d;
 }
 
+std::unique_ptr<Forge> forge(std::string instance, ForgeKind kind) {
+  static const HttplibClient http;
+  forges::ApiDependencies dependencies{http, system_clock(), real_sleeper()};
+  return std::move(*make_forge({std::move(instance), kind, "", "", "", {}, {}}, dependencies));
+}
+
 }  // namespace
 
 TEST_CASE("the dispatcher routes deliveries to their instance's adapter") {
   std::vector<std::unique_ptr<Forge>> forges;
-  forges.push_back(make_forge({"gitlab-corp", ForgeKind::gitlab, "", ""}));
-  forges.push_back(make_forge({"codeberg", ForgeKind::forgejo, "", ""}));
+  forges.push_back(forge("gitlab-corp", ForgeKind::gitlab));
+  forges.push_back(forge("codeberg", ForgeKind::forgejo));
   std::vector<Event> events;
   DeliveryDispatcher dispatcher(std::move(forges), [&](const Event& event) -> Result<void> {
     events.push_back(event);
@@ -62,7 +69,7 @@ TEST_CASE("the dispatcher routes deliveries to their instance's adapter") {
 
 TEST_CASE("the event handler's transient errors reach the workers") {
   std::vector<std::unique_ptr<Forge>> forges;
-  forges.push_back(make_forge({"github", ForgeKind::github, "", ""}));
+  forges.push_back(forge("github", ForgeKind::github));
   DeliveryDispatcher dispatcher(std::move(forges), [](const Event&) -> Result<void> {
     return fail(ErrorCode::unavailable, "github: add reaction: 502");
   });

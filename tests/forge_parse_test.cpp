@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "forges/forge_registry.h"
+#include "util/http_client.h"
 #include "support/fixtures.h"
 
 using namespace forgehand;
@@ -37,7 +38,13 @@ Delivery delivery_from(const testing::Fixture& fixture, ForgeKind kind) {
 }
 
 std::unique_ptr<Forge> forge_for(ForgeKind kind, std::string bot_login = "") {
-  return make_forge(ForgeSettings{std::string(to_string(kind)), kind, "", std::move(bot_login)});
+  static const HttplibClient http;
+  forges::ApiDependencies dependencies{http, system_clock(), real_sleeper()};
+  auto forge = make_forge(
+      ForgeSettings{std::string(to_string(kind)), kind, "", std::move(bot_login), "", {}, {}},
+      dependencies);
+  REQUIRE(forge.has_value());
+  return std::move(*forge);
 }
 
 Result<Parsed> parse_fixture(const std::string& name, std::string bot_login = "") {

@@ -21,6 +21,14 @@ struct RetryPolicy {
   int max_rate_limit_waits = 2;
 };
 
+// What an adapter needs to reach its forge; shared by all adapters, outliving them.
+struct ApiDependencies {
+  const HttpClient& http;
+  const Clock& clock;
+  const Sleeper& sleeper;
+  RetryPolicy retry = {};
+};
+
 class ApiCaller {
  public:
   ApiCaller(const HttpClient& http, const Clock& clock, const Sleeper& sleeper, std::string forge,

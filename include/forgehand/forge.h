@@ -1,7 +1,7 @@
 #pragma once
-// One adapter per forge behind one contract. An adapter turns a recorded delivery into an Event
-// (or says why it is ignored); the API verbs the bot needs are added to this contract as they
-// are implemented. Adapters are immutable after construction and safe to use from any thread.
+// One adapter per forge behind one contract: it turns a recorded delivery into an Event (or says
+// why it is ignored) and offers the API verbs the bot needs, in forgehand's own vocabulary.
+// Adapters are immutable after construction and safe to use from any thread.
 
 #include <memory>
 #include <cstdint>
@@ -15,8 +15,7 @@
 
 namespace forgehand {
 
-// The vocabulary of the forge API verbs. Adapters implement the verbs on their API clients
-// (forges/<forge>/api.h); the verbs join the Forge contract once every adapter has them.
+// The vocabulary of the forge API verbs.
 
 // A pull request's or an issue's conversation.
 struct IssueRef {
@@ -91,12 +90,23 @@ struct GitCredentials {
   Secret password;
 };
 
+// One line of `forgehand capabilities`: what an adapter can do, and how it degrades.
+struct Capability {
+  std::string operation;
+  std::string support;  // "yes", "degrades" or "no"
+  std::string note;
+};
+
 // What an adapter needs to know about its configured instance.
 struct ForgeSettings {
   std::string instance;
   ForgeKind kind = ForgeKind::github;
   std::string api_url;
   std::string bot_login;  // forgehand's own account there; its actions are recognised as its own
+  // API credentials; without them the adapter parses events but its API verbs fail with `config`.
+  std::string app_id;   // GitHub: the App's client id or app id
+  Secret private_key;   // GitHub: the App's private key (PEM)
+  Secret token;         // GitLab, Gitea, Forgejo: the bot's access token
 };
 
 class Forge {
@@ -112,6 +122,37 @@ class Forge {
   // the conversion needs is a `malformed` error naming the forge, the event and the field, e.g.
   // "github: parse issue_comment: comment.body is missing". Never throws.
   virtual Result<Parsed> parse(const Delivery& delivery) const = 0;
+
+  // The API verbs. Every call has a timeout and bounded retries; errors name the forge, the
+  // operation, the HTTP status and the forge's own message ("gitlab: post note: HTTP 404: ...").
+  // `config` when the instance has no API credentials; `not_supported` for what a forge lacks.
+  // Comments longer than the forge allows are cut with a visible note.
+  virtual Result<CommentRef> post_comment(const IssueRef& issue, std::string_view body) const = 0;
+  virtual Result<void> edit_comment(const IssueRef& issue, std::string_view comment_id,
+                                    std::string_view body) const = 0;
+  virtual Result<void> add_reaction(const IssueRef& issue, std::string_view comment_id,
+                                    Reaction reaction) const = 0;
+  virtual Result<PullRequestInfo> open_pull_request(const RepoRef& repo,
+                                                    const PullRequestSpec& spec) const = 0;
+  virtual Result<PullRequestInfo> pull_request(const RepoRef& repo, std::int64_t number) const = 0;
+  // Open pull requests whose head is `sha`: how a CI failure that names no pull request (a fork's
+  // on GitHub, a branch pipeline, a commit status) finds one.
+  virtual Result<std::vector<PullRequestInfo>> open_pull_requests_for_commit(
+      const RepoRef& repo, std::string_view sha) const = 0;
+  // The file's bytes at `ref`, or nullopt when it is not there.
+  virtual Result<std::optional<std::string>> read_file(const RepoRef& repo, std::string_view path,
+                                                       std::string_view ref) const = 0;
+  virtual Result<Permission> permission(const RepoRef& repo, const Actor& actor) const = 0;
+  virtual Result<std::vector<CiJob>> failed_jobs(const RepoRef& repo,
+                                                 std::string_view run_id) const = 0;
+  virtual Result<std::string> job_log(const RepoRef& repo, std::string_view job_id) const = 0;
+  virtual Result<void> set_commit_status(const RepoRef& repo, const CommitStatus& status) const = 0;
+  // GitHub only: creates (no id) or updates a check run and returns its id.
+  virtual Result<std::string> upsert_check_run(const RepoRef& repo, const CheckRun& run) const = 0;
+  virtual Result<GitCredentials> git_credentials(const RepoRef& repo) const = 0;
+
+  // What this adapter supports and what degrades, for `forgehand capabilities`.
+  virtual std::vector<Capability> capabilities() const = 0;
 };
 
 }  // namespace forgehand

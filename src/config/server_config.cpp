@@ -117,7 +117,8 @@ constexpr std::string_view kWorkerKeys[] = {"count", "max_attempts", "retry_init
 constexpr std::string_view kInstanceKeys[] = {"name",          "type",
                                               "api_url",       "webhook_secret",
                                               "signing_token", "insecure_no_secret",
-                                              "bot_login"};
+                                              "bot_login",     "app_id",
+                                              "private_key",   "token"};
 
 bool valid_instance_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
@@ -247,6 +248,27 @@ void read_instance(Checker& check, const YAML::Node& node, const std::string& pa
                   "is only for gitlab instances (GitLab's webhook signing token)");
     }
     read_secret_ref(check, token, path + ".signing_token", instance.signing_token);
+  }
+  bool github = complete && instance.kind == ForgeKind::github;
+  if (YAML::Node app_id = node["app_id"]) {
+    if (complete && !github) check.error(app_id, path + ".app_id", "is only for github instances");
+    if (auto value = check.string(app_id, path + ".app_id")) instance.app_id = *value;
+  }
+  if (YAML::Node key = node["private_key"]) {
+    if (complete && !github) {
+      check.error(key, path + ".private_key", "is only for github instances (the App's key)");
+    }
+    read_secret_ref(check, key, path + ".private_key", instance.private_key);
+  }
+  if (github && instance.private_key.configured() != !instance.app_id.empty()) {
+    check.error(node, path, "a GitHub App needs both app_id and private_key");
+  }
+  if (YAML::Node token = node["token"]) {
+    if (github) {
+      check.error(token, path + ".token",
+                  "github instances authenticate as an App: use app_id and private_key");
+    }
+    read_secret_ref(check, token, path + ".token", instance.token);
   }
   if (YAML::Node bot_login = node["bot_login"]) {
     if (auto value = check.string(bot_login, path + ".bot_login")) instance.bot_login = *value;

@@ -33,6 +33,10 @@ struct InstanceConfig {
   // forgehand's account on this forge (GitHub App: "<app-slug>[bot]"), so it never acts on its
   // own comments; empty when not configured.
   std::string bot_login;
+  // API credentials; without them events are still received but nothing is said on the forge.
+  std::string app_id;     // GitHub App: client id (recommended) or app id
+  SecretRef private_key;  // GitHub App: its private key (PEM file)
+  SecretRef token;        // GitLab, Gitea, Forgejo: the bot's access token
 };
 
 struct StoreConfig {

@@ -19,9 +19,9 @@ struct sqlite3;
 namespace forgehand {
 
 struct SqliteStoreOptions {
-  std::string path = {};
+  std::string path;
   // Called by the writer thread after each commit with its duration and how many writes it held.
-  std::function<void(double seconds, std::size_t writes)> on_commit = {};
+  std::function<void(double seconds, std::size_t writes)> on_commit;
   std::size_t max_batch = 1024;
 };
 
