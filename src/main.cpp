@@ -91,6 +91,7 @@ Result<std::vector<std::unique_ptr<Forge>>> make_forges(
     if (!token) return tl::unexpected(token.error());
     settings.private_key = std::move(*key);
     settings.token = std::move(*token);
+    settings.oauth_token = instance.oauth_token;
     auto forge = make_forge(std::move(settings), dependencies);
     if (!forge) return tl::unexpected(forge.error());
     forges.push_back(std::move(*forge));

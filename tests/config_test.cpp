@@ -115,6 +115,15 @@ TEST_CASE("API credentials belong to the right kind of instance") {
   CHECK(contains(errors_of("instances: [{name: gt, type: gitea, webhook_secret: env:A, "
                            "token: ghp_inline}]"),
                  "instances[0].token: must be a reference"));
+  CHECK(contains(errors_of("instances: [{name: gt, type: gitea, webhook_secret: env:A, "
+                           "token: env:T, token_type: oauth}]"),
+                 "token_type: is only for gitlab instances"));
+  auto oauth = parse_server_config(
+      "instances: [{name: gl, type: gitlab, webhook_secret: env:A, token: env:T, "
+      "token_type: oauth}]",
+      "t.yaml", "/x");
+  REQUIRE(oauth.has_value());
+  CHECK(oauth->instances[0].oauth_token);
   auto app = parse_server_config(
       "instances: [{name: gh, type: github, webhook_secret: env:A, app_id: Iv1.x, "
       "private_key: file:/k.pem}]",

@@ -155,6 +155,17 @@ TEST_CASE("commit statuses use GitLab's state names") {
   CHECK(json::parse(sent[1].body)["state"] == "failed");
 }
 
+TEST_CASE("OAuth tokens travel as Bearer") {
+  Rig rig;
+  gitlab::GitlabApi oauth{rig.api, rig.gitlab.api_url(), Secret(testing::FakeGitlab::kOauthToken),
+                          true};
+  REQUIRE(oauth.post_comment(IssueRef{rig.repo, 1, true}, "x"));
+  auto sent = rig.gitlab.requests_to("/api/v4/projects/5/merge_requests/1/notes");
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].header("Authorization") == "Bearer oauth-forgehand");
+  CHECK(sent[0].header("PRIVATE-TOKEN").empty());
+}
+
 TEST_CASE("git credentials: oauth2 and the token; a wrong token is unauthorized") {
   Rig rig;
   auto credentials = rig.client.git_credentials(rig.repo);

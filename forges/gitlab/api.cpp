@@ -83,15 +83,21 @@ Permission permission_for(std::int64_t access_level) {
 
 }  // namespace
 
-GitlabApi::GitlabApi(const forges::ApiCaller& api, std::string api_url, Secret token)
-    : api_(api), api_url_(std::move(api_url)), token_(std::move(token)) {}
+GitlabApi::GitlabApi(const forges::ApiCaller& api, std::string api_url, Secret token,
+                     bool oauth_token)
+    : api_(api), api_url_(std::move(api_url)), token_(std::move(token)), oauth_token_(oauth_token) {}
 
 Result<HttpResponse> GitlabApi::call(std::string_view operation, std::string method,
                                      std::string path, std::string body) const {
   HttpRequest request;
   request.method = std::move(method);
   request.url = api_url_ + path;
-  request.headers = {{"PRIVATE-TOKEN", token_.reveal()}, {"User-Agent", "forgehand"}};
+  if (oauth_token_) {
+    request.headers.emplace_back("Authorization", "Bearer " + token_.reveal());
+  } else {
+    request.headers.emplace_back("PRIVATE-TOKEN", token_.reveal());
+  }
+  request.headers.emplace_back("User-Agent", "forgehand");
   request.body = std::move(body);
   return api_.call(operation, request);
 }

@@ -19,8 +19,10 @@ inline constexpr std::size_t kMaxCommentLength = 1'000'000;
 
 class GitlabApi {
  public:
-  // `api_url` ends in /api/v4.
-  GitlabApi(const forges::ApiCaller& api, std::string api_url, Secret token);
+  // `api_url` ends in /api/v4. An OAuth token goes in Authorization: Bearer; access tokens
+  // (personal, project, group) in PRIVATE-TOKEN (docs.gitlab.com/api/rest/authentication).
+  GitlabApi(const forges::ApiCaller& api, std::string api_url, Secret token,
+            bool oauth_token = false);
 
   Result<CommentRef> post_comment(const IssueRef& issue, std::string_view body) const;
   Result<void> edit_comment(const IssueRef& issue, std::string_view comment_id,
@@ -53,6 +55,7 @@ class GitlabApi {
   const forges::ApiCaller& api_;
   std::string api_url_;
   Secret token_;
+  bool oauth_token_;
 };
 
 }  // namespace forgehand::gitlab

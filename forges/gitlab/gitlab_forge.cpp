@@ -11,7 +11,7 @@ Result<std::unique_ptr<Forge>> GitlabForge::create(ForgeSettings settings,
   if (!s.token.empty()) {
     forge->caller_ = std::make_unique<forges::ApiCaller>(
         dependencies.http, dependencies.clock, dependencies.sleeper, "gitlab", dependencies.retry);
-    forge->api_ = std::make_unique<GitlabApi>(*forge->caller_, s.api_url, s.token);
+    forge->api_ = std::make_unique<GitlabApi>(*forge->caller_, s.api_url, s.token, s.oauth_token);
   }
   return std::unique_ptr<Forge>(std::move(forge));
 }
@@ -25,7 +25,8 @@ std::vector<Capability> GitlabForge::capabilities() const {
       {"events", "yes",
        "notes on merge requests and issues (system notes skipped); failed pipelines (branch "
        "pipelines name no merge request: found by commit); merged or closed merge requests"},
-      {"authentication", "yes", "bot, project or group access token as PRIVATE-TOKEN"},
+      {"authentication", "yes",
+       "bot, project or group access token as PRIVATE-TOKEN; OAuth token as Bearer"},
       {"comments", "yes", "notes, edits, award emoji; up to 1,000,000 characters"},
       {"pull requests", "yes", "merge requests; drafts by the Draft: title prefix"},
       {"files", "yes", "raw repository files at any ref"},

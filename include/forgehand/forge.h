@@ -107,6 +107,7 @@ struct ForgeSettings {
   std::string app_id;   // GitHub: the App's client id or app id
   Secret private_key;   // GitHub: the App's private key (PEM)
   Secret token;         // GitLab, Gitea, Forgejo: the bot's access token
+  bool oauth_token = false;  // GitLab: send the token as Bearer (OAuth) instead of PRIVATE-TOKEN
 };
 
 class Forge {

@@ -118,7 +118,8 @@ constexpr std::string_view kInstanceKeys[] = {"name",          "type",
                                               "api_url",       "webhook_secret",
                                               "signing_token", "insecure_no_secret",
                                               "bot_login",     "app_id",
-                                              "private_key",   "token"};
+                                              "private_key",   "token",
+                                              "token_type"};
 
 bool valid_instance_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
@@ -269,6 +270,18 @@ void read_instance(Checker& check, const YAML::Node& node, const std::string& pa
                   "github instances authenticate as an App: use app_id and private_key");
     }
     read_secret_ref(check, token, path + ".token", instance.token);
+  }
+  if (YAML::Node token_type = node["token_type"]) {
+    if (complete && instance.kind != ForgeKind::gitlab) {
+      check.error(token_type, path + ".token_type", "is only for gitlab instances");
+    }
+    if (auto value = check.string(token_type, path + ".token_type")) {
+      if (*value != "access" && *value != "oauth") {
+        check.error(token_type, path + ".token_type",
+                    "must be access (personal, project or group access token) or oauth");
+      }
+      instance.oauth_token = *value == "oauth";
+    }
   }
   if (YAML::Node bot_login = node["bot_login"]) {
     if (auto value = check.string(bot_login, path + ".bot_login")) instance.bot_login = *value;

@@ -37,6 +37,9 @@ struct InstanceConfig {
   std::string app_id;     // GitHub App: client id (recommended) or app id
   SecretRef private_key;  // GitHub App: its private key (PEM file)
   SecretRef token;        // GitLab, Gitea, Forgejo: the bot's access token
+  // GitLab: an OAuth application's token is sent as Authorization: Bearer, an access token
+  // (personal, project, group) as PRIVATE-TOKEN.
+  bool oauth_token = false;
 };
 
 struct StoreConfig {

@@ -36,7 +36,9 @@ FakeGitlab::FakeGitlab() {
   // "group/project": project ids are matched lazily up to the next known segment.
   auto route = [this](auto handler) {
     return recorded([handler](const httplib::Request& req, httplib::Response& res) {
-      if (req.get_header_value("PRIVATE-TOKEN") != kToken) {
+      bool access_token = req.get_header_value("PRIVATE-TOKEN") == kToken;
+      bool oauth_token = req.get_header_value("Authorization") == std::string("Bearer ") + kOauthToken;
+      if (!access_token && !oauth_token) {
         reply(res, 401, {{"message", "401 Unauthorized"}});
         return;
       }
