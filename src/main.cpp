@@ -201,7 +201,7 @@ int serve(const std::string& config_path, const std::string& data_dir,
     static constexpr std::string_view kNames[] = {"done", "retry", "failed"};
     processed.inc({delivery.instance, kNames[static_cast<int>(result)]});
   };
-  HttplibClient http;
+  HttplibClient http(HttplibClientOptions{.ca_bundle = config->ca_bundle});
   forges::ApiDependencies api_dependencies{http, system_clock(), real_sleeper()};
   auto forges = make_forges(*config, api_dependencies);
   if (!forges) {

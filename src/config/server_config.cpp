@@ -108,9 +108,9 @@ class Checker {
   std::vector<std::string> errors_;
 };
 
-constexpr std::string_view kTopKeys[] = {"listen",      "public_url",          "data_dir",
-                                         "max_body_bytes", "http_threads",     "delivery_retention_days",
-                                         "store",       "workers",             "instances"};
+constexpr std::string_view kTopKeys[] = {
+    "listen",    "public_url", "data_dir",  "max_body_bytes", "http_threads",
+    "delivery_retention_days", "ca_bundle", "store",          "workers",      "instances"};
 constexpr std::string_view kStoreKeys[] = {"driver", "path"};
 constexpr std::string_view kWorkerKeys[] = {"count", "max_attempts", "retry_initial_seconds",
                                             "retry_max_seconds"};
@@ -409,6 +409,12 @@ Result<ServerConfig> parse_server_config(std::string_view yaml, std::string_view
   if (YAML::Node retention = root["delivery_retention_days"]) {
     if (auto value = check.integer(retention, "delivery_retention_days", 3, 3650)) {
       config.delivery_retention = std::chrono::hours(24 * *value);
+    }
+  }
+  if (YAML::Node bundle = root["ca_bundle"]) {
+    if (auto value = check.string(bundle, "ca_bundle")) {
+      config.ca_bundle = absolute_from(base_dir, *value);
+      if (!fs::exists(config.ca_bundle)) check.error(bundle, "ca_bundle", "file does not exist");
     }
   }
   config.store.path = absolute_from(config.data_dir, "forgehand.db");

@@ -63,6 +63,8 @@ struct ServerConfig {
   std::size_t max_body_bytes = 25 * 1024 * 1024;
   int http_threads = 64;
   std::chrono::hours delivery_retention{24 * 14};
+  // Extra CA certificates (PEM) trusted for forge APIs, e.g. a self-managed forge's internal CA.
+  std::string ca_bundle;
   StoreConfig store;
   WorkerConfig workers;
   std::vector<InstanceConfig> instances;
