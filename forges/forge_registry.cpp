@@ -9,8 +9,10 @@ namespace forgehand {
 Result<std::unique_ptr<Forge>> make_forge(ForgeSettings settings,
                                           const forges::ApiDependencies& dependencies) {
   switch (settings.kind) {
-    case ForgeKind::github: return github::GithubForge::create(std::move(settings), dependencies);
-    case ForgeKind::gitlab: return gitlab::GitlabForge::create(std::move(settings), dependencies);
+    case ForgeKind::github:
+      return github::GithubForge::create(std::move(settings), dependencies);
+    case ForgeKind::gitlab:
+      return gitlab::GitlabForge::create(std::move(settings), dependencies);
     case ForgeKind::gitea:
       return gitea::GiteaForge::create(std::move(settings), gitea::Flavour::gitea, dependencies);
     case ForgeKind::forgejo:

@@ -35,8 +35,8 @@ Result<ServerConfig> load_config(const std::string& path, const std::string& dat
 }
 
 Result<void> override_listen(ServerConfig& config, const std::string& listen) {
-  bool derived_url = config.public_url == "http://" + config.listen_host + ":" +
-                                              std::to_string(config.listen_port);
+  bool derived_url = config.public_url ==
+                     "http://" + config.listen_host + ":" + std::to_string(config.listen_port);
   if (!parse_listen_address(listen, config.listen_host, config.listen_port)) {
     return fail(ErrorCode::config, "--listen must be host:port, e.g. 127.0.0.1:8080");
   }
@@ -83,8 +83,13 @@ Result<std::vector<std::unique_ptr<Forge>>> make_forges(
     const ServerConfig& config, const forges::ApiDependencies& dependencies) {
   std::vector<std::unique_ptr<Forge>> forges;
   for (const InstanceConfig& instance : config.instances) {
-    ForgeSettings settings{instance.name, instance.kind, instance.api_url, instance.bot_login,
-                           instance.app_id, {}, {}};
+    ForgeSettings settings{instance.name,
+                           instance.kind,
+                           instance.api_url,
+                           instance.bot_login,
+                           instance.app_id,
+                           {},
+                           {}};
     auto key = resolve_if_configured(instance.private_key);
     if (!key) return tl::unexpected(key.error());
     auto token = resolve_if_configured(instance.token);
@@ -113,8 +118,8 @@ void print_banner(const ServerConfig& config, int port) {
                                                      : instance.webhook_secret.reference;
     if (secret.empty()) secret = instance.signing_token.reference;
     std::printf("  %-10s %-8s %s/hooks/%s   secret: %s\n", instance.name.c_str(),
-                std::string(to_string(instance.kind)).c_str(), base.c_str(),
-                instance.name.c_str(), secret.c_str());
+                std::string(to_string(instance.kind)).c_str(), base.c_str(), instance.name.c_str(),
+                secret.c_str());
   }
   if (config.generated_secret) {
     std::printf(
@@ -125,8 +130,7 @@ void print_banner(const ServerConfig& config, int port) {
   std::fflush(stdout);
 }
 
-int serve(const std::string& config_path, const std::string& data_dir,
-          const std::string& listen) {
+int serve(const std::string& config_path, const std::string& data_dir, const std::string& listen) {
   // Block the stop signals in every thread; this one waits for them below. Must happen before
   // any thread starts so none of them inherits an unblocked mask.
   sigset_t stop_signals;
@@ -168,8 +172,8 @@ int serve(const std::string& config_path, const std::string& data_dir,
   auto& commit_seconds = registry.histogram(
       "forgehand_store_commit_seconds", "Duration of each grouped store commit, fsync included.",
       metrics::latency_buckets());
-  auto& commit_writes = registry.counter("forgehand_store_writes_total",
-                                         "Writes committed by the store, all batches together.", {});
+  auto& commit_writes = registry.counter(
+      "forgehand_store_writes_total", "Writes committed by the store, all batches together.", {});
   auto store = SqliteStore::open(SqliteStoreOptions{
       config->store.path,
       [&](double seconds, std::size_t writes) {
@@ -237,10 +241,10 @@ int serve(const std::string& config_path, const std::string& data_dir,
     workers.stop();
     return 2;
   }
-  log::info("listening", {{"url", "http://" + config->listen_host + ":" +
-                                      std::to_string(server.port())},
-                          {"config", config->source},
-                          {"store", config->store.path}});
+  log::info("listening",
+            {{"url", "http://" + config->listen_host + ":" + std::to_string(server.port())},
+             {"config", config->source},
+             {"store", config->store.path}});
   print_banner(*config, server.port());
 
   int signal_number = 0;
@@ -313,8 +317,9 @@ int main(int argc, char** argv) {
   std::string config_path;
   std::string data_dir = "data";
   auto* serve = app.add_subcommand("serve", "Receive webhooks and work on them");
-  serve->add_option("-c,--config", config_path,
-                    "Server config (YAML); without it, the embedded defaults are used")
+  serve
+      ->add_option("-c,--config", config_path,
+                   "Server config (YAML); without it, the embedded defaults are used")
       ->envname("FORGEHAND_CONFIG")
       ->check(CLI::ExistingFile);
   serve->add_option("--data-dir", data_dir, "Data directory for the embedded defaults")
@@ -327,8 +332,8 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check-config", "Validate a server config file and exit");
   check->add_option("file", check_path, "The config file")->required();
 
-  auto* capabilities = app.add_subcommand(
-      "capabilities", "Print what each forge supports and what degrades");
+  auto* capabilities =
+      app.add_subcommand("capabilities", "Print what each forge supports and what degrades");
   auto* version = app.add_subcommand("version", "Print the version");
 
   CLI11_PARSE(app, argc, argv);

@@ -1,9 +1,10 @@
+#include "forges/common/api_caller.h"
+
 #include <doctest/doctest.h>
 
 #include <deque>
 #include <mutex>
 
-#include "forges/common/api_caller.h"
 #include "support/fixtures.h"
 
 using namespace forgehand;
@@ -87,7 +88,9 @@ TEST_CASE("429 waits for Retry-After, then succeeds") {
 
 TEST_CASE("GitHub's secondary rate limit 403 waits; a reset too far away fails clearly") {
   Rig rig;
-  rig.http.then(403, R"({"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."})");
+  rig.http.then(
+      403,
+      R"({"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."})");
   rig.http.then(201, "{}");
   CHECK(rig.api.call("post comment", rig.request).has_value());
   CHECK(rig.sleeper.slept == std::vector<std::chrono::milliseconds>{60000ms});
@@ -96,8 +99,9 @@ TEST_CASE("GitHub's secondary rate limit 403 waits; a reset too far away fails c
   auto reset = std::chrono::duration_cast<std::chrono::seconds>(
                    (exhausted.clock.now() + 45min).time_since_epoch())
                    .count();
-  exhausted.http.then(403, R"({"message":"API rate limit exceeded for installation ID 1."})",
-                      {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", std::to_string(reset)}});
+  exhausted.http.then(
+      403, R"({"message":"API rate limit exceeded for installation ID 1."})",
+      {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", std::to_string(reset)}});
   auto limited = exhausted.api.call("post comment", exhausted.request);
   REQUIRE_FALSE(limited.has_value());
   CHECK(limited.error().code == ErrorCode::rate_limited);
@@ -109,11 +113,12 @@ TEST_CASE("GitHub's secondary rate limit 403 waits; a reset too far away fails c
 
 TEST_CASE("GitLab's RateLimit-Reset is honoured, and waits are bounded in number") {
   Rig rig;
-  auto reset = std::chrono::duration_cast<std::chrono::seconds>(
-                   (rig.clock.now() + 10s).time_since_epoch())
-                   .count();
+  auto reset =
+      std::chrono::duration_cast<std::chrono::seconds>((rig.clock.now() + 10s).time_since_epoch())
+          .count();
   for (int i = 0; i < 3; ++i) {
-    rig.http.then(429, R"({"message":"Retry later"})", {{"ratelimit-reset", std::to_string(reset)}});
+    rig.http.then(429, R"({"message":"Retry later"})",
+                  {{"ratelimit-reset", std::to_string(reset)}});
   }
   auto limited = rig.api.call("post note", rig.request);
   REQUIRE_FALSE(limited.has_value());
@@ -123,7 +128,9 @@ TEST_CASE("GitLab's RateLimit-Reset is honoured, and waits are bounded in number
 
 TEST_CASE("client errors are not retried and carry the forge's own message") {
   Rig rig;
-  rig.http.then(422, R"({"message":"Validation Failed","errors":[{"resource":"PullRequest","code":"custom","message":"A pull request already exists for o:forgehand/1-fix."}]})");
+  rig.http.then(
+      422,
+      R"({"message":"Validation Failed","errors":[{"resource":"PullRequest","code":"custom","message":"A pull request already exists for o:forgehand/1-fix."}]})");
   auto invalid = rig.api.call("open pull request", rig.request);
   REQUIRE_FALSE(invalid.has_value());
   CHECK(invalid.error().code == ErrorCode::invalid_argument);

@@ -39,9 +39,9 @@ TEST_CASE("the example config is valid and complete") {
 }
 
 TEST_CASE("defaults fill what a minimal config leaves out") {
-  auto config = parse_server_config(
-      "instances:\n  - name: gh\n    type: github\n    webhook_secret: env:X\n", "t.yaml",
-      "/srv/fh");
+  auto config =
+      parse_server_config("instances:\n  - name: gh\n    type: github\n    webhook_secret: env:X\n",
+                          "t.yaml", "/srv/fh");
   REQUIRE(config.has_value());
   CHECK(config->data_dir == "/srv/fh/data");
   CHECK(config->store.path == "/srv/fh/data/forgehand.db");
@@ -57,8 +57,9 @@ TEST_CASE("unknown keys name their path and line, with a likely intended key") {
       "  - name: gh\n"
       "    type: github\n"
       "    webhok_secret: env:X\n");
-  CHECK(contains(errors, "test.yaml:5:5: instances[0].webhok_secret: unknown key "
-                         "(did you mean webhook_secret?)"));
+  CHECK(contains(errors,
+                 "test.yaml:5:5: instances[0].webhok_secret: unknown key "
+                 "(did you mean webhook_secret?)"));
   CHECK(contains(errors, "test.yaml:3:5: instances[0]: has no webhook_secret"));
 }
 
@@ -162,9 +163,12 @@ TEST_CASE("listen addresses: IPv4, bracketed IPv6 and port 0") {
 
 TEST_CASE("webhook secrets resolve at start, reporting where an unresolvable one is") {
   testing::TempDir dir;
-  std::ofstream(dir.file("signing")) << "whsec_" << "c2VjcmV0LWtleS1ieXRlcw==" << "\n";
-  std::string yaml = "instances:\n  - name: gl\n    type: gitlab\n    signing_token: file:" +
-                     dir.file("signing") + "\n    webhook_secret: env:FORGEHAND_TEST_UNSET\n";
+  std::ofstream(dir.file("signing")) << "whsec_"
+                                     << "c2VjcmV0LWtleS1ieXRlcw=="
+                                     << "\n";
+  std::string yaml =
+      "instances:\n  - name: gl\n    type: gitlab\n    signing_token: file:" + dir.file("signing") +
+      "\n    webhook_secret: env:FORGEHAND_TEST_UNSET\n";
   unsetenv("FORGEHAND_TEST_UNSET");
   auto config = parse_server_config(yaml, "t.yaml", dir.path().string());
   REQUIRE(config.has_value());

@@ -137,10 +137,10 @@ TEST_CASE("SIGKILL mid-burst loses no acknowledged delivery, and restart finishe
   wait_until_drained(second_port);
 
   httplib::Client client("127.0.0.1", second_port);
-  for (const std::string& id : std::vector<std::string>(acknowledged.begin(),
-                                                        std::next(acknowledged.begin(), 20))) {
-    auto again = client.Post("/hooks/github", signed_headers(fixture, id), fixture.body,
-                             "application/json");
+  for (const std::string& id :
+       std::vector<std::string>(acknowledged.begin(), std::next(acknowledged.begin(), 20))) {
+    auto again =
+        client.Post("/hooks/github", signed_headers(fixture, id), fixture.body, "application/json");
     REQUIRE(again);
     CHECK(again->status == 200);
   }
@@ -170,9 +170,9 @@ TEST_CASE("SIGTERM finishes in-flight requests, flushes and exits 0") {
   std::thread sender([&] {
     httplib::Client client("127.0.0.1", port);
     for (int i = 0; i < 3000; ++i) {
-      auto response = client.Post("/hooks/github",
-                                  signed_headers(fixture, "term-" + std::to_string(i)),
-                                  fixture.body, "application/json");
+      auto response =
+          client.Post("/hooks/github", signed_headers(fixture, "term-" + std::to_string(i)),
+                      fixture.body, "application/json");
       if (!response) {
         ++refused;
         break;
@@ -201,7 +201,7 @@ TEST_CASE("zero configuration: the first start makes a data dir and a private se
     int port = process.wait_for_port();
     REQUIRE(port > 0);
     std::string secret = testing::read_file(data + "/webhook-secret");
-    CHECK(secret.size() == 65);  // 32 random bytes in hex, and a newline
+    CHECK(secret.size() == 65);                    // 32 random bytes in hex, and a newline
     if (run == 1) CHECK(secret == secret_before);  // kept across restarts
     secret_before = secret;
     struct stat info {};

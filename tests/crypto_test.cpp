@@ -1,7 +1,8 @@
+#include "util/crypto.h"
+
 #include <doctest/doctest.h>
 
 #include "util/compression.h"
-#include "util/crypto.h"
 #include "util/text.h"
 
 using namespace forgehand;

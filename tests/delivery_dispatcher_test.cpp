@@ -1,9 +1,10 @@
+#include "dispatch/delivery_dispatcher.h"
+
 #include <doctest/doctest.h>
 
-#include "dispatch/delivery_dispatcher.h"
 #include "forges/forge_registry.h"
-#include "util/http_client.h"
 #include "support/fixtures.h"
+#include "util/http_client.h"
 
 using namespace forgehand;
 

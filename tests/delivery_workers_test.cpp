@@ -1,9 +1,10 @@
+#include "dispatch/delivery_workers.h"
+
 #include <doctest/doctest.h>
 
 #include <atomic>
 #include <thread>
 
-#include "dispatch/delivery_workers.h"
 #include "store/sqlite_store.h"
 #include "support/fixtures.h"
 

@@ -33,15 +33,25 @@ TEST_CASE("each adapter speaks its forge through the contract") {
   testing::FakeGitlab gitlab;
   testing::FakeGitea gitea;
 
-  auto github_forge = build({"github", ForgeKind::github, github.url(), "forgehand[bot]", "42",
-                             Secret(testing::generate_rsa_key().private_pem), {}},
+  auto github_forge = build({"github",
+                             ForgeKind::github,
+                             github.url(),
+                             "forgehand[bot]",
+                             "42",
+                             Secret(testing::generate_rsa_key().private_pem),
+                             {}},
                             deps);
   RepoRef github_repo{"octo-org/hello-world", "1", "", "", "main", "7"};
   auto comment = github_forge->post_comment(IssueRef{github_repo, 1, true}, "hello");
   REQUIRE_MESSAGE(comment.has_value(), comment.error().message);
   CHECK(github_forge->upsert_check_run(github_repo, CheckRun{"", "forgehand", "abc"}) == "4");
 
-  auto gitlab_forge = build({"gitlab-corp", ForgeKind::gitlab, gitlab.api_url(), "", "", {},
+  auto gitlab_forge = build({"gitlab-corp",
+                             ForgeKind::gitlab,
+                             gitlab.api_url(),
+                             "",
+                             "",
+                             {},
                              Secret(testing::FakeGitlab::kToken)},
                             deps);
   RepoRef gitlab_repo{"group/project", "5", "", "", "main", ""};
@@ -50,8 +60,13 @@ TEST_CASE("each adapter speaks its forge through the contract") {
   REQUIRE(award.size() == 1);
   CHECK(award[0].body == R"({"name":"rocket"})");
 
-  auto forgejo_forge = build({"codeberg", ForgeKind::forgejo, gitea.api_url(), "forgehand-bot",
-                              "", {}, Secret(testing::FakeGitea::kToken)},
+  auto forgejo_forge = build({"codeberg",
+                              ForgeKind::forgejo,
+                              gitea.api_url(),
+                              "forgehand-bot",
+                              "",
+                              {},
+                              Secret(testing::FakeGitea::kToken)},
                              deps);
   RepoRef gitea_repo{"alice/widgets", "87", "https://x/alice/widgets.git", "", "main", ""};
   CHECK(forgejo_forge->permission(gitea_repo, Actor{"bob", "2"}) == Permission::write);
@@ -86,9 +101,9 @@ TEST_CASE("check runs are GitHub's; elsewhere not_supported says what to use") {
 
 TEST_CASE("a GitHub App key that does not load stops the instance with a config error") {
   Dependencies deps;
-  auto forge = make_forge({"github", ForgeKind::github, "https://api.github.com", "", "42",
-                           Secret("not a key"), {}},
-                          deps.api);
+  auto forge = make_forge(
+      {"github", ForgeKind::github, "https://api.github.com", "", "42", Secret("not a key"), {}},
+      deps.api);
   REQUIRE_FALSE(forge.has_value());
   CHECK(forge.error().code == ErrorCode::config);
   CHECK(forge.error().message.starts_with("instance github: github: the App private key"));

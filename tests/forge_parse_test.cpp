@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "forges/forge_registry.h"
-#include "util/http_client.h"
 #include "support/fixtures.h"
+#include "util/http_client.h"
 
 using namespace forgehand;
 
@@ -19,10 +19,14 @@ ForgeKind kind_of(std::string_view fixture) {
 
 std::string event_header(ForgeKind kind) {
   switch (kind) {
-    case ForgeKind::github: return "x-github-event";
-    case ForgeKind::gitlab: return "x-gitlab-event";
-    case ForgeKind::gitea: return "x-gitea-event";
-    case ForgeKind::forgejo: return "x-forgejo-event";
+    case ForgeKind::github:
+      return "x-github-event";
+    case ForgeKind::gitlab:
+      return "x-gitlab-event";
+    case ForgeKind::gitea:
+      return "x-gitea-event";
+    case ForgeKind::forgejo:
+      return "x-forgejo-event";
   }
   return {};
 }
@@ -49,7 +53,8 @@ std::unique_ptr<Forge> forge_for(ForgeKind kind, std::string bot_login = "") {
 
 Result<Parsed> parse_fixture(const std::string& name, std::string bot_login = "") {
   ForgeKind kind = kind_of(name);
-  return forge_for(kind, std::move(bot_login))->parse(delivery_from(testing::load_fixture(name), kind));
+  return forge_for(kind, std::move(bot_login))
+      ->parse(delivery_from(testing::load_fixture(name), kind));
 }
 
 std::string join(const std::vector<std::string>& values) {
@@ -89,7 +94,7 @@ std::string field(const Event& e, std::string_view name) {
 struct Expected {
   const char* fixture;
   std::vector<std::pair<const char*, const char*>> fields;  // empty with `ignored` set
-  const char* ignored = nullptr;                             // a part of the reason
+  const char* ignored = nullptr;                            // a part of the reason
 };
 
 void check(const Expected& expected) {
@@ -115,39 +120,73 @@ void check(const Expected& expected) {
 TEST_CASE("GitHub payloads become events") {
   const Expected table[] = {
       {"github/issue_comment.created.issue",
-       {{"kind", "comment"}, {"repo", "Codertocat/Hello-World"}, {"repo_id", "186853002"},
-        {"number", "1"}, {"pr", "false"}, {"comment_id", "492700400"}, {"actor", "Codertocat"},
-        {"bot", "false"}, {"installation_id", "1"}}},
+       {{"kind", "comment"},
+        {"repo", "Codertocat/Hello-World"},
+        {"repo_id", "186853002"},
+        {"number", "1"},
+        {"pr", "false"},
+        {"comment_id", "492700400"},
+        {"actor", "Codertocat"},
+        {"bot", "false"},
+        {"installation_id", "1"}}},
       {"github/check_run.completed.failure",
-       {{"kind", "ci_failed"}, {"ci_job_ids", "128620228"}, {"ci_conclusion", "failure"},
-        {"number", "2"}, {"pr", "true"}, {"head_sha", "ec26c3e57ca3a959ca5aad62de7213c562f8c821"}}},
+       {{"kind", "ci_failed"},
+        {"ci_job_ids", "128620228"},
+        {"ci_conclusion", "failure"},
+        {"number", "2"},
+        {"pr", "true"},
+        {"head_sha", "ec26c3e57ca3a959ca5aad62de7213c562f8c821"}}},
       {"github/workflow_job.completed.failure",
-       {{"kind", "ci_failed"}, {"ci_job_ids", "289782451"}, {"ci_run_id", "2202229078"},
-        {"number", "0"}, {"head_sha", "3484a3fb816e0859fd6e1cea078d76385ff50625"}}},
+       {{"kind", "ci_failed"},
+        {"ci_job_ids", "289782451"},
+        {"ci_run_id", "2202229078"},
+        {"number", "0"},
+        {"head_sha", "3484a3fb816e0859fd6e1cea078d76385ff50625"}}},
       {"github/check_suite.completed.success", {}, "concluded success"},
       {"github/workflow_run.completed.success.with_pull_requests", {}, "concluded success"},
       {"github/pull_request.closed.unmerged",
-       {{"kind", "pr_closed"}, {"number", "2"}, {"merged", "false"}, {"actor", "Codertocat"},
-        {"fork", "false"}, {"head_sha", "ec26c3e57ca3a959ca5aad62de7213c562f8c821"}}},
+       {{"kind", "pr_closed"},
+        {"number", "2"},
+        {"merged", "false"},
+        {"actor", "Codertocat"},
+        {"fork", "false"},
+        {"head_sha", "ec26c3e57ca3a959ca5aad62de7213c562f8c821"}}},
       {"github/pull_request.closed.merged",
        {{"kind", "pr_closed"}, {"number", "62"}, {"merged", "true"}, {"merged_by", "anbraten"}}},
       {"github/installation.created",
-       {{"kind", "installation"}, {"action", "created"}, {"installation_id", "957387"},
+       {{"kind", "installation"},
+        {"action", "created"},
+        {"installation_id", "957387"},
         {"repositories", "Codertocat/Hello-World"}}},
       {"github/installation_repositories.added",
        {{"kind", "installation"}, {"action", "added"}, {"repositories", "Codertocat/Space"}}},
       {"github/issue_comment.created.pull_request",
-       {{"kind", "comment"}, {"number", "2"}, {"pr", "true"}, {"comment_id", "1543289016"},
+       {{"kind", "comment"},
+        {"number", "2"},
+        {"pr", "true"},
+        {"comment_id", "1543289016"},
         {"comment_body", "@forgehand fix the flaky test"}}},
       {"github/check_suite.completed.failure.fork",
-       {{"kind", "ci_failed"}, {"number", "0"}, {"pr", "false"}, {"ci_run_id", "118578147"},
-        {"head_sha", "4f7d3c52a1b8e0f69c2d4a7e91b3c5d8f0a2e6b4"}, {"head_ref", ""}}},
+       {{"kind", "ci_failed"},
+        {"number", "0"},
+        {"pr", "false"},
+        {"ci_run_id", "118578147"},
+        {"head_sha", "4f7d3c52a1b8e0f69c2d4a7e91b3c5d8f0a2e6b4"},
+        {"head_ref", ""}}},
       {"github/workflow_run.completed.failure",
-       {{"kind", "ci_failed"}, {"number", "42"}, {"pr", "true"}, {"ci_run_id", "6112488003"},
-        {"head_ref", "fix-flaky-test"}, {"base_ref", "master"}, {"fork", "false"},
+       {{"kind", "ci_failed"},
+        {"number", "42"},
+        {"pr", "true"},
+        {"ci_run_id", "6112488003"},
+        {"head_ref", "fix-flaky-test"},
+        {"base_ref", "master"},
+        {"fork", "false"},
         {"actor", "Codertocat"}}},
       {"github/workflow_run.completed.failure.fork",
-       {{"kind", "ci_failed"}, {"number", "0"}, {"fork", "true"}, {"actor", "octocat"},
+       {{"kind", "ci_failed"},
+        {"number", "0"},
+        {"fork", "true"},
+        {"actor", "octocat"},
         {"head_sha", "7a3f9d2c8b1e4f6a0c5d9e2b7f1a3c8d4e6b0f92"}}},
   };
   for (const Expected& expected : table) check(expected);
@@ -156,21 +195,36 @@ TEST_CASE("GitHub payloads become events") {
 TEST_CASE("GitLab payloads become events") {
   const Expected table[] = {
       {"gitlab/note_hook.merge_request",
-       {{"kind", "comment"}, {"repo", "gitlab-org/gitlab-test"}, {"repo_id", "5"},
-        {"number", "1"}, {"pr", "true"}, {"comment_id", "1244"}, {"actor", "root"}}},
+       {{"kind", "comment"},
+        {"repo", "gitlab-org/gitlab-test"},
+        {"repo_id", "5"},
+        {"number", "1"},
+        {"pr", "true"},
+        {"comment_id", "1244"},
+        {"actor", "root"}}},
       {"gitlab/note_hook.issue",
        {{"kind", "comment"}, {"number", "17"}, {"pr", "false"}, {"comment_id", "1241"}}},
       {"gitlab/merge_request_hook.merge",
-       {{"kind", "pr_closed"}, {"number", "4"}, {"merged", "true"}, {"merged_by", "anbraten"},
+       {{"kind", "pr_closed"},
+        {"number", "4"},
+        {"merged", "true"},
+        {"merged_by", "anbraten"},
         {"fork", "false"}}},
       {"gitlab/merge_request_hook.open", {}, "merge request open"},
       {"gitlab/pipeline_hook.mr_pipeline", {}, "pipeline success"},
       {"gitlab/pipeline_hook.failed.mr",
-       {{"kind", "ci_failed"}, {"number", "12"}, {"pr", "true"}, {"ci_run_id", "1287"},
-        {"ci_job_ids", "9019"}, {"head_sha", "8b6f3e1c2a9d4f7e0b5c3a1d9e8f7a6b5c4d3e2f"},
+       {{"kind", "ci_failed"},
+        {"number", "12"},
+        {"pr", "true"},
+        {"ci_run_id", "1287"},
+        {"ci_job_ids", "9019"},
+        {"head_sha", "8b6f3e1c2a9d4f7e0b5c3a1d9e8f7a6b5c4d3e2f"},
         {"actor", "jdoe"}}},
       {"gitlab/pipeline_hook.failed.branch",
-       {{"kind", "ci_failed"}, {"number", "0"}, {"pr", "false"}, {"ci_job_ids", "9105"},
+       {{"kind", "ci_failed"},
+        {"number", "0"},
+        {"pr", "false"},
+        {"ci_job_ids", "9105"},
         {"head_ref", "main"}}},
       {"gitlab/note_hook.system", {}, "system note"},
   };
@@ -180,35 +234,61 @@ TEST_CASE("GitLab payloads become events") {
 TEST_CASE("Gitea and Forgejo payloads become events") {
   const Expected table[] = {
       {"gitea/issue_comment.created.on_pr.legacy",
-       {{"kind", "comment"}, {"repo", "gogits/hello-world"}, {"number", "2"}, {"pr", "true"},
-        {"comment_id", "45"}, {"actor", "unknwon"}}},
+       {{"kind", "comment"},
+        {"repo", "gogits/hello-world"},
+        {"number", "2"},
+        {"pr", "true"},
+        {"comment_id", "45"},
+        {"actor", "unknwon"}}},
       {"gitea/pull_request.closed.merged",
-       {{"kind", "pr_closed"}, {"number", "1"}, {"merged", "true"}, {"merged_by", "anbraten"},
-        {"fork", "false"}, {"head_sha", "d555a5dd07f4d0148a58d4686ec381502ae6a2d4"}}},
+       {{"kind", "pr_closed"},
+        {"number", "1"},
+        {"merged", "true"},
+        {"merged_by", "anbraten"},
+        {"fork", "false"},
+        {"head_sha", "d555a5dd07f4d0148a58d4686ec381502ae6a2d4"}}},
       {"gitea/pull_request.closed.unmerged", {{"kind", "pr_closed"}, {"merged", "false"}}},
       {"forgejo/pull_request.closed.merged",
        {{"kind", "pr_closed"}, {"merged", "true"}, {"repo", "anbraten/test-repo"}}},
       {"forgejo/pull_request.closed.unmerged", {{"kind", "pr_closed"}, {"merged", "false"}}},
       {"gitea/issue_comment.created.on_pr",
-       {{"kind", "comment"}, {"repo", "alice/widgets"}, {"number", "12"}, {"pr", "true"},
-        {"comment_id", "1042"}, {"actor", "alice"}, {"head_ref", "fix-flaky-test"},
-        {"base_ref", "main"}, {"fork", "false"}}},
+       {{"kind", "comment"},
+        {"repo", "alice/widgets"},
+        {"number", "12"},
+        {"pr", "true"},
+        {"comment_id", "1042"},
+        {"actor", "alice"},
+        {"head_ref", "fix-flaky-test"},
+        {"base_ref", "main"},
+        {"fork", "false"}}},
       {"gitea/issue_comment.created.on_issue",
        {{"kind", "comment"}, {"number", "13"}, {"pr", "false"}, {"comment_id", "1045"}}},
       {"gitea/status.failure",
-       {{"kind", "ci_failed"}, {"ci_conclusion", "failure"}, {"number", "0"},
-        {"head_sha", "5e9c1d7a3f2b8e4c6a0d9f1b3e5c7a2d4f6b8e01"}, {"actor", "gitea-actions"}}},
+       {{"kind", "ci_failed"},
+        {"ci_conclusion", "failure"},
+        {"number", "0"},
+        {"head_sha", "5e9c1d7a3f2b8e4c6a0d9f1b3e5c7a2d4f6b8e01"},
+        {"actor", "gitea-actions"}}},
       {"gitea/workflow_job.completed.failure",
        {{"kind", "ci_failed"}, {"ci_job_ids", "1201"}, {"ci_run_id", "317"}, {"actor", "bob"}}},
       {"gitea/workflow_run.completed.failure",
-       {{"kind", "ci_failed"}, {"ci_run_id", "318"},
+       {{"kind", "ci_failed"},
+        {"ci_run_id", "318"},
         {"head_sha", "5e9c1d7a3f2b8e4c6a0d9f1b3e5c7a2d4f6b8e01"}}},
       {"forgejo/issue_comment.created.on_pr",
-       {{"kind", "comment"}, {"number", "12"}, {"pr", "true"}, {"comment_id", "1042"},
+       {{"kind", "comment"},
+        {"number", "12"},
+        {"pr", "true"},
+        {"comment_id", "1042"},
         {"head_ref", "fix-flaky-test"}}},
       {"forgejo/action_run_failure",
-       {{"kind", "ci_failed"}, {"repo", "alice/widgets"}, {"ci_run_id", "318"},
-        {"number", "12"}, {"pr", "true"}, {"actor", "bob"}, {"fork", "false"},
+       {{"kind", "ci_failed"},
+        {"repo", "alice/widgets"},
+        {"ci_run_id", "318"},
+        {"number", "12"},
+        {"pr", "true"},
+        {"actor", "bob"},
+        {"fork", "false"},
         {"head_sha", "5e9c1d7a3f2b8e4c6a0d9f1b3e5c7a2d4f6b8e01"}}},
   };
   for (const Expected& expected : table) check(expected);
@@ -315,8 +395,8 @@ void parse_survives(const Forge& forge, Delivery& delivery, const std::string& b
 
 TEST_CASE("every fixture survives truncation, removed fields and retyped fields") {
   const std::filesystem::path root = std::filesystem::path(FORGEHAND_SOURCE_DIR) / "fixtures";
-  const nlohmann::json replacements[] = {nullptr, 0, -1, "x", nlohmann::json::array(),
-                                         nlohmann::json::object(), true, 1.5};
+  const nlohmann::json replacements[] = {
+      nullptr, 0, -1, "x", nlohmann::json::array(), nlohmann::json::object(), true, 1.5};
   std::size_t fixtures = 0;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
     if (entry.path().extension() != ".json") continue;

@@ -20,8 +20,12 @@ struct Rig {
   forges::ApiCaller api{http, clock, real_sleeper(), "forgejo"};
   gitea::GiteaApi client{api, "forgejo", gitea.api_url(), Secret(testing::FakeGitea::kToken),
                          "forgehand-bot"};
-  RepoRef repo{"alice/widgets", "87", "https://gitea.example.com/alice/widgets.git",
-               "https://gitea.example.com/alice/widgets", "main", ""};
+  RepoRef repo{"alice/widgets",
+               "87",
+               "https://gitea.example.com/alice/widgets.git",
+               "https://gitea.example.com/alice/widgets",
+               "main",
+               ""};
 
   explicit Rig(bool actions_api = true, bool bot_is_admin = true)
       : gitea(actions_api, bot_is_admin) {}
@@ -50,7 +54,8 @@ TEST_CASE("comments, edits and reactions") {
   auto edit = rig.only_request("/issues/comments/1046");
   CHECK(edit.method == "PATCH");
 
-  for (auto [reaction, name] : {std::pair{Reaction::eyes, "eyes"}, {Reaction::rocket, "rocket"},
+  for (auto [reaction, name] : {std::pair{Reaction::eyes, "eyes"},
+                                {Reaction::rocket, "rocket"},
                                 {Reaction::confused, "confused"}}) {
     REQUIRE(rig.client.add_reaction(pr, "1042", reaction));
     auto sent = rig.gitea.requests_to("/api/v1/repos/alice/widgets/issues/comments/1042/reactions");
@@ -134,8 +139,8 @@ TEST_CASE("without the Actions jobs API (Forgejo before v16): not_supported and 
 TEST_CASE("commit statuses and git credentials") {
   Rig rig;
   std::string sha = "5e9c1d7a3f2b8e4c6a0d9f1b3e5c7a2d4f6b8e01";
-  REQUIRE(rig.client.set_commit_status(rig.repo, {sha, CommitState::error, "forgehand",
-                                                  "runner crashed", ""}));
+  REQUIRE(rig.client.set_commit_status(
+      rig.repo, {sha, CommitState::error, "forgehand", "runner crashed", ""}));
   CHECK(json::parse(rig.only_request("/statuses/" + sha).body) ==
         json{{"state", "error"}, {"context", "forgehand"}, {"description", "runner crashed"}});
   auto credentials = rig.client.git_credentials(rig.repo);

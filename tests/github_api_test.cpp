@@ -29,11 +29,14 @@ struct Rig {
   forges::ApiCaller api{http, clock, sleeper, "github"};
   github::InstallationTokens tokens{
       api, github.url(),
-      *github::AppJwtSigner::create(Secret(testing::generate_rsa_key().private_pem), "42"),
-      clock};
+      *github::AppJwtSigner::create(Secret(testing::generate_rsa_key().private_pem), "42"), clock};
   github::GithubApi client{api, github.url(), tokens};
-  RepoRef repo{"octo-org/hello-world", "1296269",
-               "https://github.com/octo-org/hello-world.git", "", "main", "7"};
+  RepoRef repo{"octo-org/hello-world",
+               "1296269",
+               "https://github.com/octo-org/hello-world.git",
+               "",
+               "main",
+               "7"};
 
   Rig() { github.set_now(clock.now()); }
 
@@ -67,7 +70,8 @@ TEST_CASE("comments: post, edit, react") {
   CHECK(edit[0].method == "PATCH");
   CHECK(json::parse(edit[0].body) == json{{"body", "Done."}});
 
-  for (auto [reaction, name] : {std::pair{Reaction::eyes, "eyes"}, {Reaction::rocket, "rocket"},
+  for (auto [reaction, name] : {std::pair{Reaction::eyes, "eyes"},
+                                {Reaction::rocket, "rocket"},
                                 {Reaction::confused, "confused"}}) {
     REQUIRE(rig.client.add_reaction(issue, "55", reaction));
     auto sent = rig.github.requests_to("/repos/octo-org/hello-world/issues/comments/55/reactions");
@@ -125,7 +129,8 @@ TEST_CASE("pull requests: open, get, find by head commit") {
   REQUIRE(found.has_value());
   REQUIRE(found->size() == 1);  // the merged one is left out
   CHECK((*found)[0].number == 42);
-  CHECK(rig.github.requests_to("/repos/octo-org/hello-world/commits/" + sha + "/pulls").size() == 1);
+  CHECK(rig.github.requests_to("/repos/octo-org/hello-world/commits/" + sha + "/pulls").size() ==
+        1);
 }
 
 TEST_CASE("files at a ref: raw bytes, or nothing when absent") {
@@ -194,7 +199,9 @@ TEST_CASE("commit statuses and check runs") {
   CHECK(*created == "4");
   auto create = rig.github.requests_to("/repos/octo-org/hello-world/check-runs");
   CHECK(json::parse(create[0].body) ==
-        json{{"name", "forgehand"}, {"status", "in_progress"}, {"head_sha", sha},
+        json{{"name", "forgehand"},
+             {"status", "in_progress"},
+             {"head_sha", sha},
              {"output", {{"title", "Fixing"}, {"summary", "Session fh-1"}}}});
 
   run.id = *created;
@@ -226,8 +233,8 @@ TEST_CASE("over real HTTP: a 502 is retried, a secondary rate limit is waited ou
   IssueRef issue{rig.repo, 3, false};
   REQUIRE(rig.tokens.token("7"));  // fetch the token first, so injections hit the comment call
   rig.github.inject({502, R"({"message":"Server Error"})", {}});
-  rig.github.inject({403, R"({"message":"You have exceeded a secondary rate limit."})",
-                     {{"Retry-After", "30"}}});
+  rig.github.inject(
+      {403, R"({"message":"You have exceeded a secondary rate limit."})", {{"Retry-After", "30"}}});
   auto posted = rig.client.post_comment(issue, "hello");
   REQUIRE_MESSAGE(posted.has_value(), posted.error().message);
   CHECK(rig.github.requests_to("/repos/octo-org/hello-world/issues/3/comments").size() == 3);

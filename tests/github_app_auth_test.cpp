@@ -33,8 +33,7 @@ bool verify_rs256(const std::string& public_pem, const std::string& input,
   EVP_MD_CTX* context = EVP_MD_CTX_new();
   bool ok = EVP_DigestVerifyInit(context, nullptr, EVP_sha256(), nullptr, key) == 1 &&
             EVP_DigestVerify(context, reinterpret_cast<const unsigned char*>(signature.data()),
-                             signature.size(),
-                             reinterpret_cast<const unsigned char*>(input.data()),
+                             signature.size(), reinterpret_cast<const unsigned char*>(input.data()),
                              input.size()) == 1;
   EVP_MD_CTX_free(context);
   EVP_PKEY_free(key);
@@ -57,14 +56,16 @@ TEST_CASE("the App JWT is RS256 over the documented claims and verifies with the
   std::string claims = base64url_decode(jwt->substr(first_dot + 1, second_dot - first_dot - 1));
   std::string signature = base64url_decode(jwt->substr(second_dot + 1));
   CHECK(nlohmann::json::parse(header) == nlohmann::json({{"alg", "RS256"}, {"typ", "JWT"}}));
-  auto now = std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count();
+  auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count();
   auto parsed = nlohmann::json::parse(claims);
   CHECK(parsed["iat"] == now - 60);
   CHECK(parsed["exp"] == now + 540);
   CHECK(parsed["exp"].get<long long>() - now <= 600);
   CHECK(parsed["iss"] == "Iv1.8a61f9b3a7aba766");
   CHECK(verify_rs256(key.public_pem, jwt->substr(0, second_dot), signature));
-  CHECK_FALSE(verify_rs256(testing::generate_rsa_key().public_pem, jwt->substr(0, second_dot), signature));
+  CHECK_FALSE(
+      verify_rs256(testing::generate_rsa_key().public_pem, jwt->substr(0, second_dot), signature));
   CHECK(jwt->find('=') == std::string::npos);
 }
 
@@ -82,9 +83,8 @@ TEST_CASE("installation tokens are fetched once, cached, and refreshed 5 minutes
   HttplibClient http;
   forges::ApiCaller api(http, clock, real_sleeper(), "github");
   testing::RsaKeyPair key = testing::generate_rsa_key();
-  github::InstallationTokens tokens(api, github.url(),
-                                    *github::AppJwtSigner::create(Secret(key.private_pem), "42"),
-                                    clock);
+  github::InstallationTokens tokens(
+      api, github.url(), *github::AppJwtSigner::create(Secret(key.private_pem), "42"), clock);
 
   auto first = tokens.token("7");
   REQUIRE_MESSAGE(first.has_value(), first.error().message);

@@ -19,8 +19,12 @@ struct Rig {
   HttplibClient http;
   forges::ApiCaller api{http, clock, real_sleeper(), "gitlab"};
   gitlab::GitlabApi client{api, gitlab.api_url(), Secret(testing::FakeGitlab::kToken)};
-  RepoRef repo{"group/project", "5", "https://gitlab.example.com/group/project.git",
-               "https://gitlab.example.com/group/project", "main", ""};
+  RepoRef repo{"group/project",
+               "5",
+               "https://gitlab.example.com/group/project.git",
+               "https://gitlab.example.com/group/project",
+               "main",
+               ""};
 
   testing::RecordedRequest only_request(const std::string& prefix) {
     auto requests = gitlab.requests_to("/api/v4" + prefix);
@@ -143,8 +147,8 @@ TEST_CASE("failed jobs skip allowed failures; the trace is the log") {
 TEST_CASE("commit statuses use GitLab's state names") {
   Rig rig;
   std::string sha = "c3d1a9e7f5b2048d6e1f3a5c7b9d0e2f4a6c8e1b";
-  REQUIRE(rig.client.set_commit_status(rig.repo, {sha, CommitState::pending, "forgehand",
-                                                  "Working", "https://fh/s/1"}));
+  REQUIRE(rig.client.set_commit_status(
+      rig.repo, {sha, CommitState::pending, "forgehand", "Working", "https://fh/s/1"}));
   REQUIRE(rig.client.set_commit_status(rig.repo, {sha, CommitState::failure, "forgehand", "", ""}));
   auto sent = rig.gitlab.requests_to("/api/v4/projects/5/statuses/" + sha);
   REQUIRE(sent.size() == 2);

@@ -19,7 +19,8 @@ void make_certificates(const testing::TempDir& dir) {
   std::ofstream(dir.file("san.cnf")) << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
   std::string d = dir.path().string();
   std::string script =
-      "cd '" + d + "' && "
+      "cd '" + d +
+      "' && "
       "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 "
       "-subj '/CN=forgehand test CA' && "
       "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
@@ -44,20 +45,21 @@ TEST_CASE("HTTPS to a forge: trusted through the configured CA bundle, refused w
   while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 
   std::string url = "https://localhost:" + std::to_string(port) + "/api/v1/version";
-  HttplibClient trusting({std::chrono::milliseconds(2000), std::chrono::milliseconds(2000),
-                          dir.file("ca.pem")});
+  HttplibClient trusting(
+      {std::chrono::milliseconds(2000), std::chrono::milliseconds(2000), dir.file("ca.pem")});
   auto response = trusting.send({"GET", url, {}, "", ""});
   REQUIRE_MESSAGE(response.has_value(), response.error().message);
   CHECK(response->status == 200);
   CHECK(response->body == R"({"version":"1.24.0"})");
 
-  HttplibClient by_ip({std::chrono::milliseconds(2000), std::chrono::milliseconds(2000),
-                       dir.file("ca.pem")});
-  auto ip_response =
-      by_ip.send({"GET", "https://127.0.0.1:" + std::to_string(port) + "/api/v1/version", {}, "", ""});
+  HttplibClient by_ip(
+      {std::chrono::milliseconds(2000), std::chrono::milliseconds(2000), dir.file("ca.pem")});
+  auto ip_response = by_ip.send(
+      {"GET", "https://127.0.0.1:" + std::to_string(port) + "/api/v1/version", {}, "", ""});
   CHECK(ip_response.has_value());
 
-  HttplibClient system_trust({std::chrono::milliseconds(2000), std::chrono::milliseconds(2000), ""});
+  HttplibClient system_trust(
+      {std::chrono::milliseconds(2000), std::chrono::milliseconds(2000), ""});
   auto refused = system_trust.send({"GET", url, {}, "", ""});
   REQUIRE_FALSE(refused.has_value());
   CHECK(refused.error().code == ErrorCode::unavailable);

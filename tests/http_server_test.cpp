@@ -1,9 +1,10 @@
+#include "server/http_server.h"
+
 #include <doctest/doctest.h>
 #include <httplib.h>
 
 #include <mutex>
 
-#include "server/http_server.h"
 #include "store/sqlite_store.h"
 #include "support/fixtures.h"
 #include "util/log.h"
@@ -186,11 +187,16 @@ TEST_CASE("healthz and metrics") {
   REQUIRE(metrics);
   CHECK(metrics->get_header_value("Content-Type").starts_with("text/plain; version=0.0.4"));
   const std::string& text = metrics->body;
-  CHECK(text.find(R"(forgehand_deliveries_total{instance="gitlab",event="Note Hook",outcome="accepted"} 1)") !=
-        std::string::npos);
-  CHECK(text.find(R"(forgehand_deliveries_total{instance="gitlab",event="Note Hook",outcome="duplicate"} 1)") !=
-        std::string::npos);
-  CHECK(text.find(R"(forgehand_deliveries_total{instance="",event="",outcome="unknown_instance"} 1)") !=
+  CHECK(
+      text.find(
+          R"(forgehand_deliveries_total{instance="gitlab",event="Note Hook",outcome="accepted"} 1)") !=
+      std::string::npos);
+  CHECK(
+      text.find(
+          R"(forgehand_deliveries_total{instance="gitlab",event="Note Hook",outcome="duplicate"} 1)") !=
+      std::string::npos);
+  CHECK(text.find(
+            R"(forgehand_deliveries_total{instance="",event="",outcome="unknown_instance"} 1)") !=
         std::string::npos);
   CHECK(text.find("forgehand_ack_seconds_count 3") != std::string::npos);
 }

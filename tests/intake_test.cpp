@@ -1,6 +1,7 @@
+#include "server/intake.h"
+
 #include <doctest/doctest.h>
 
-#include "server/intake.h"
 #include "store/sqlite_store.h"
 #include "support/fixtures.h"
 
@@ -87,9 +88,9 @@ TEST_CASE("a signed delivery from each forge is recorded, then recognised as a d
     CHECK(stored->received_at == rig.clock.now());
     // What workers need is kept; what authenticates (secrets and signatures) never is.
     CHECK_FALSE(stored->header("user-agent").empty());
-    for (const char* secret_header : {"x-hub-signature-256", "x-gitea-signature",
-                                      "x-forgejo-signature", "x-gogs-signature",
-                                      "x-gitlab-token"}) {
+    for (const char* secret_header :
+         {"x-hub-signature-256", "x-gitea-signature", "x-forgejo-signature", "x-gogs-signature",
+          "x-gitlab-token"}) {
       CHECK(stored->header(secret_header).empty());
     }
 

@@ -1,10 +1,11 @@
+#include "util/secret.h"
+
 #include <doctest/doctest.h>
 #include <stdlib.h>
 
 #include <fstream>
 
 #include "support/fixtures.h"
-#include "util/secret.h"
 
 using namespace forgehand;
 

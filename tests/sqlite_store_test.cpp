@@ -1,9 +1,10 @@
+#include "store/sqlite_store.h"
+
 #include <doctest/doctest.h>
 
 #include <atomic>
 #include <thread>
 
-#include "store/sqlite_store.h"
 #include "support/fixtures.h"
 
 using namespace forgehand;
@@ -39,8 +40,7 @@ TEST_CASE("a delivery is recorded once; the same id again is a duplicate") {
   testing::TempDir dir;
   auto store = open_store(dir);
   CHECK(store->record_delivery(make_delivery("d-1")) == RecordOutcome::recorded);
-  CHECK(store->record_delivery(make_delivery("d-1", R"({"other":1})")) ==
-        RecordOutcome::duplicate);
+  CHECK(store->record_delivery(make_delivery("d-1", R"({"other":1})")) == RecordOutcome::duplicate);
   Delivery other_instance = make_delivery("d-1");
   other_instance.instance = "github-enterprise";
   CHECK(store->record_delivery(other_instance) == RecordOutcome::recorded);
@@ -67,7 +67,8 @@ TEST_CASE("bodies come back byte for byte, compressed or not") {
 TEST_CASE("claims take due deliveries oldest first and count attempts") {
   testing::TempDir dir;
   auto store = open_store(dir);
-  for (int i = 0; i < 5; ++i) REQUIRE(store->record_delivery(make_delivery("d-" + std::to_string(i))));
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(store->record_delivery(make_delivery("d-" + std::to_string(i))));
   auto first = store->claim_deliveries(3, kLater);
   REQUIRE(first.has_value());
   REQUIRE(first->size() == 3);

@@ -1,6 +1,7 @@
+#include "server/verify.h"
+
 #include <doctest/doctest.h>
 
-#include "server/verify.h"
 #include "support/fixtures.h"
 
 using namespace forgehand;

@@ -1,7 +1,6 @@
 #include "forges/common/api_caller.h"
 
 #include <charconv>
-
 #include <nlohmann/json.hpp>
 
 namespace forgehand::forges {
@@ -47,13 +46,20 @@ std::chrono::seconds requested_wait(const HttpResponse& response, TimePoint now)
 
 ErrorCode code_for(int status) {
   switch (status) {
-    case 401: return ErrorCode::unauthorized;
-    case 403: return ErrorCode::forbidden;
-    case 404: return ErrorCode::not_found;
-    case 409: return ErrorCode::conflict;
-    case 413: return ErrorCode::payload_too_large;
-    case 429: return ErrorCode::rate_limited;
-    default: return status >= 500 ? ErrorCode::unavailable : ErrorCode::invalid_argument;
+    case 401:
+      return ErrorCode::unauthorized;
+    case 403:
+      return ErrorCode::forbidden;
+    case 404:
+      return ErrorCode::not_found;
+    case 409:
+      return ErrorCode::conflict;
+    case 413:
+      return ErrorCode::payload_too_large;
+    case 429:
+      return ErrorCode::rate_limited;
+    default:
+      return status >= 500 ? ErrorCode::unavailable : ErrorCode::invalid_argument;
   }
 }
 
@@ -105,10 +111,10 @@ Result<HttpResponse> ApiCaller::call(std::string_view operation, const HttpReque
         sleeper_.sleep_for(std::chrono::duration_cast<std::chrono::milliseconds>(wait));
         continue;
       }
-      return fail(ErrorCode::rate_limited,
-                  context + ": HTTP " + std::to_string(response->status) + ": " +
-                      forge_message(response->body) + " (the forge asks to wait " +
-                      std::to_string(wait.count()) + " s)");
+      return fail(ErrorCode::rate_limited, context + ": HTTP " + std::to_string(response->status) +
+                                               ": " + forge_message(response->body) +
+                                               " (the forge asks to wait " +
+                                               std::to_string(wait.count()) + " s)");
     }
     if (retryable && attempts < policy_.max_attempts) {
       sleeper_.sleep_for(backoff);

@@ -15,8 +15,8 @@
 namespace forgehand::forges {
 
 struct RetryPolicy {
-  int max_attempts = 4;                      // for connection errors and 5xx, the first included
-  std::chrono::milliseconds backoff{500};    // before the second attempt; doubles after that
+  int max_attempts = 4;                    // for connection errors and 5xx, the first included
+  std::chrono::milliseconds backoff{500};  // before the second attempt; doubles after that
   std::chrono::seconds max_rate_limit_wait{60};  // a longer wait asked for fails the call instead
   int max_rate_limit_waits = 2;
 };

@@ -9,7 +9,8 @@ bool is_string(const nlohmann::json& value) { return value.is_string(); }
 bool is_integer(const nlohmann::json& value) { return value.is_number_integer(); }
 bool is_boolean(const nlohmann::json& value) { return value.is_boolean(); }
 bool is_id(const nlohmann::json& value) {
-  return value.is_number_integer() || (value.is_string() && !value.get_ref<const std::string&>().empty());
+  return value.is_number_integer() ||
+         (value.is_string() && !value.get_ref<const std::string&>().empty());
 }
 bool is_array(const nlohmann::json& value) { return value.is_array(); }
 bool is_object(const nlohmann::json& value) { return value.is_object(); }
@@ -46,8 +47,8 @@ const nlohmann::json* PayloadFields::find(std::string_view path) const {
 
 void PayloadFields::fail(std::string_view path, std::string_view problem) {
   if (error_) return;
-  error_ = Error{ErrorCode::malformed,
-                 context_ + ": " + std::string(path) + " " + std::string(problem)};
+  error_ =
+      Error{ErrorCode::malformed, context_ + ": " + std::string(path) + " " + std::string(problem)};
 }
 
 const nlohmann::json* PayloadFields::typed(std::string_view path, bool required,
@@ -83,7 +84,8 @@ bool PayloadFields::boolean(std::string_view path) {
 std::string PayloadFields::id(std::string_view path) {
   const auto* value = typed(path, true, is_id, "an id");
   if (value == nullptr) return {};
-  return value->is_string() ? value->get<std::string>() : std::to_string(value->get<std::int64_t>());
+  return value->is_string() ? value->get<std::string>()
+                            : std::to_string(value->get<std::int64_t>());
 }
 
 std::string PayloadFields::optional_string(std::string_view path) {
@@ -94,7 +96,8 @@ std::string PayloadFields::optional_string(std::string_view path) {
 std::string PayloadFields::optional_id(std::string_view path) {
   const auto* value = typed(path, false, is_id, "an id");
   if (value == nullptr) return {};
-  return value->is_string() ? value->get<std::string>() : std::to_string(value->get<std::int64_t>());
+  return value->is_string() ? value->get<std::string>()
+                            : std::to_string(value->get<std::int64_t>());
 }
 
 std::int64_t PayloadFields::optional_integer(std::string_view path, std::int64_t fallback) {

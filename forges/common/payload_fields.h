@@ -7,11 +7,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "forgehand/delivery.h"
 #include "forgehand/error.h"
@@ -49,8 +48,8 @@ class PayloadFields {
  private:
   const nlohmann::json* find(std::string_view path) const;
   void fail(std::string_view path, std::string_view problem);
-  const nlohmann::json* typed(std::string_view path, bool required, bool (*check)(const nlohmann::json&),
-                              std::string_view type_name);
+  const nlohmann::json* typed(std::string_view path, bool required,
+                              bool (*check)(const nlohmann::json&), std::string_view type_name);
 
   const nlohmann::json& root_;
   std::string context_;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "forges/common/comment_text.h"
+#include "forges/common/response_json.h"
 
 namespace forgehand::gitea {
 
@@ -13,51 +14,7 @@ using nlohmann::json;
 constexpr int kPageSize = 50;
 constexpr int kMaxPages = 10;
 
-std::string text(const json& object, const json::json_pointer& path) {
-  if (!object.contains(path) || !object.at(path).is_string()) return {};
-  return object.at(path).get<std::string>();
-}
-
-std::string id(const json& object, const json::json_pointer& path) {
-  if (!object.contains(path)) return {};
-  const json& value = object.at(path);
-  if (value.is_number_integer()) return std::to_string(value.get<std::int64_t>());
-  return value.is_string() ? value.get<std::string>() : std::string{};
-}
-
 std::string repo_path(const RepoRef& repo) { return "/repos/" + repo.full_name; }
-
-// Each segment percent-encoded, the slashes kept.
-std::string encode_path(std::string_view path) {
-  std::string out;
-  while (!path.empty()) {
-    auto slash = path.find('/');
-    out += url_encode(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    out += '/';
-    path.remove_prefix(slash + 1);
-  }
-  return out;
-}
-
-std::string_view reaction_name(Reaction reaction) {
-  switch (reaction) {
-    case Reaction::eyes: return "eyes";
-    case Reaction::rocket: return "rocket";
-    case Reaction::confused: return "confused";
-  }
-  return "eyes";
-}
-
-std::string_view state_name(CommitState state) {
-  switch (state) {
-    case CommitState::pending: return "pending";
-    case CommitState::success: return "success";
-    case CommitState::failure: return "failure";
-    case CommitState::error: return "error";
-  }
-  return "error";
-}
 
 }  // namespace
 
@@ -83,16 +40,6 @@ Result<HttpResponse> GiteaApi::call(std::string_view operation, std::string meth
 
 namespace {
 
-Result<json> parse_json(const HttpResponse& response, const std::string& forge,
-                        std::string_view operation) {
-  auto parsed = json::parse(response.body, nullptr, false);
-  if (parsed.is_discarded()) {
-    return fail(ErrorCode::malformed,
-                forge + ": " + std::string(operation) + ": the response is not JSON");
-  }
-  return parsed;
-}
-
 // A pull request (GET /repos/{owner}/{repo}/pulls/{index}); a fork's head.repo_id differs from
 // base.repo_id.
 Result<PullRequestInfo> pull_request_from(const json& pr, const std::string& forge,
@@ -103,13 +50,14 @@ Result<PullRequestInfo> pull_request_from(const json& pr, const std::string& for
   }
   PullRequestInfo info;
   info.number = pr["number"].get<std::int64_t>();
-  info.url = text(pr, "/html_url"_json_pointer);
-  info.state = pr.value("merged", false) ? "merged" : text(pr, "/state"_json_pointer);
-  info.head_sha = text(pr, "/head/sha"_json_pointer);
-  info.head_ref = text(pr, "/head/ref"_json_pointer);
-  info.head_repo = text(pr, "/head/repo/full_name"_json_pointer);
-  info.base_ref = text(pr, "/base/ref"_json_pointer);
-  info.from_fork = id(pr, "/head/repo_id"_json_pointer) != id(pr, "/base/repo_id"_json_pointer);
+  info.url = forges::json_text(pr, "/html_url"_json_pointer);
+  info.state = pr.value("merged", false) ? "merged" : forges::json_text(pr, "/state"_json_pointer);
+  info.head_sha = forges::json_text(pr, "/head/sha"_json_pointer);
+  info.head_ref = forges::json_text(pr, "/head/ref"_json_pointer);
+  info.head_repo = forges::json_text(pr, "/head/repo/full_name"_json_pointer);
+  info.base_ref = forges::json_text(pr, "/base/ref"_json_pointer);
+  info.from_fork = forges::json_id(pr, "/head/repo_id"_json_pointer) !=
+                   forges::json_id(pr, "/base/repo_id"_json_pointer);
   return info;
 }
 
@@ -117,33 +65,34 @@ Result<PullRequestInfo> pull_request_from(const json& pr, const std::string& for
 
 Result<CommentRef> GiteaApi::post_comment(const IssueRef& issue, std::string_view body) const {
   json payload = {{"body", forges::fit_comment(body, kMaxCommentLength)}};
-  auto response = call("post comment", "POST",
-                       repo_path(issue.repo) + "/issues/" + std::to_string(issue.number) +
-                           "/comments",
-                       payload.dump());
+  auto response =
+      call("post comment", "POST",
+           repo_path(issue.repo) + "/issues/" + std::to_string(issue.number) + "/comments",
+           payload.dump());
   if (!response) return tl::unexpected(response.error());
-  auto comment = parse_json(*response, forge_, "post comment");
+  auto comment = forges::parse_response(*response, forge_, "post comment");
   if (!comment) return tl::unexpected(comment.error());
-  return CommentRef{id(*comment, "/id"_json_pointer), text(*comment, "/html_url"_json_pointer)};
+  return CommentRef{forges::json_id(*comment, "/id"_json_pointer),
+                    forges::json_text(*comment, "/html_url"_json_pointer)};
 }
 
 Result<void> GiteaApi::edit_comment(const IssueRef& issue, std::string_view comment_id,
                                     std::string_view body) const {
   json payload = {{"body", forges::fit_comment(body, kMaxCommentLength)}};
-  auto response = call("edit comment", "PATCH",
-                       repo_path(issue.repo) + "/issues/comments/" + std::string(comment_id),
-                       payload.dump());
+  auto response =
+      call("edit comment", "PATCH",
+           repo_path(issue.repo) + "/issues/comments/" + std::string(comment_id), payload.dump());
   if (!response) return tl::unexpected(response.error());
   return {};
 }
 
 Result<void> GiteaApi::add_reaction(const IssueRef& issue, std::string_view comment_id,
                                     Reaction reaction) const {
-  json payload = {{"content", reaction_name(reaction)}};
-  auto response = call("add reaction", "POST",
-                       repo_path(issue.repo) + "/issues/comments/" + std::string(comment_id) +
-                           "/reactions",
-                       payload.dump());
+  json payload = {{"content", forges::reaction_name(reaction)}};
+  auto response =
+      call("add reaction", "POST",
+           repo_path(issue.repo) + "/issues/comments/" + std::string(comment_id) + "/reactions",
+           payload.dump());
   if (!response) return tl::unexpected(response.error());
   return {};
 }
@@ -156,7 +105,7 @@ Result<PullRequestInfo> GiteaApi::open_pull_request(const RepoRef& repo,
                   {"body", forges::fit_comment(spec.body, kMaxCommentLength)}};
   auto response = call("open pull request", "POST", repo_path(repo) + "/pulls", payload.dump());
   if (!response) return tl::unexpected(response.error());
-  auto pr = parse_json(*response, forge_, "open pull request");
+  auto pr = forges::parse_response(*response, forge_, "open pull request");
   if (!pr) return tl::unexpected(pr.error());
   return pull_request_from(*pr, forge_, "open pull request");
 }
@@ -165,7 +114,7 @@ Result<PullRequestInfo> GiteaApi::pull_request(const RepoRef& repo, std::int64_t
   auto response =
       call("get pull request", "GET", repo_path(repo) + "/pulls/" + std::to_string(number));
   if (!response) return tl::unexpected(response.error());
-  auto pr = parse_json(*response, forge_, "get pull request");
+  auto pr = forges::parse_response(*response, forge_, "get pull request");
   if (!pr) return tl::unexpected(pr.error());
   return pull_request_from(*pr, forge_, "get pull request");
 }
@@ -177,10 +126,10 @@ Result<std::vector<PullRequestInfo>> GiteaApi::open_pull_requests_for_commit(
   std::vector<PullRequestInfo> matching;
   for (int page = 1; page <= kMaxPages; ++page) {
     auto response = call("list open pull requests", "GET",
-                         repo_path(repo) + "/pulls?state=open&limit=" +
-                             std::to_string(kPageSize) + "&page=" + std::to_string(page));
+                         repo_path(repo) + "/pulls?state=open&limit=" + std::to_string(kPageSize) +
+                             "&page=" + std::to_string(page));
     if (!response) return tl::unexpected(response.error());
-    auto list = parse_json(*response, forge_, "list open pull requests");
+    auto list = forges::parse_response(*response, forge_, "list open pull requests");
     if (!list) return tl::unexpected(list.error());
     if (!list->is_array()) break;
     for (const json& pr : *list) {
@@ -194,8 +143,9 @@ Result<std::vector<PullRequestInfo>> GiteaApi::open_pull_requests_for_commit(
 
 Result<std::optional<std::string>> GiteaApi::read_file(const RepoRef& repo, std::string_view path,
                                                        std::string_view ref) const {
-  auto response = call("read file", "GET",
-                       repo_path(repo) + "/raw/" + encode_path(path) + "?ref=" + url_encode(ref));
+  auto response =
+      call("read file", "GET",
+           repo_path(repo) + "/raw/" + url_encode_path(path) + "?ref=" + url_encode(ref));
   if (!response) {
     if (response.error().code == ErrorCode::not_found) return std::optional<std::string>{};
     return tl::unexpected(response.error());
@@ -204,9 +154,9 @@ Result<std::optional<std::string>> GiteaApi::read_file(const RepoRef& repo, std:
 }
 
 Result<Permission> GiteaApi::permission(const RepoRef& repo, const Actor& actor) const {
-  auto response = call("get permission", "GET",
-                       repo_path(repo) + "/collaborators/" + url_encode(actor.login) +
-                           "/permission");
+  auto response =
+      call("get permission", "GET",
+           repo_path(repo) + "/collaborators/" + url_encode(actor.login) + "/permission");
   if (!response) {
     const Error& error = response.error();
     if (error.code == ErrorCode::forbidden) {
@@ -220,9 +170,9 @@ Result<Permission> GiteaApi::permission(const RepoRef& repo, const Actor& actor)
     if (error.code == ErrorCode::not_found) return Permission::none;
     return tl::unexpected(error);
   }
-  auto body = parse_json(*response, forge_, "get permission");
+  auto body = forges::parse_response(*response, forge_, "get permission");
   if (!body) return tl::unexpected(body.error());
-  std::string level = text(*body, "/permission"_json_pointer);
+  std::string level = forges::json_text(*body, "/permission"_json_pointer);
   if (level == "owner" || level == "admin") return Permission::admin;
   if (level == "write") return Permission::write;
   if (level == "read") return Permission::read;
@@ -243,18 +193,19 @@ Result<std::vector<CiJob>> GiteaApi::failed_jobs(const RepoRef& repo,
   auto response = call("list run jobs", "GET",
                        repo_path(repo) + "/actions/runs/" + std::string(run_id) + "/jobs");
   if (!response) {
-    return tl::unexpected(actions_api_error("list run jobs", response.error(),
-                                            repo.html_url + "/actions/runs/" + std::string(run_id)));
+    return tl::unexpected(actions_api_error(
+        "list run jobs", response.error(), repo.html_url + "/actions/runs/" + std::string(run_id)));
   }
-  auto body = parse_json(*response, forge_, "list run jobs");
+  auto body = forges::parse_response(*response, forge_, "list run jobs");
   if (!body) return tl::unexpected(body.error());
   std::vector<CiJob> failed;
   if (!body->contains("jobs") || !(*body)["jobs"].is_array()) return failed;
   for (const json& job : (*body)["jobs"]) {
-    std::string conclusion = text(job, "/conclusion"_json_pointer);
+    std::string conclusion = forges::json_text(job, "/conclusion"_json_pointer);
     if (conclusion != "failure") continue;
-    failed.push_back(CiJob{id(job, "/id"_json_pointer), text(job, "/name"_json_pointer),
-                           text(job, "/html_url"_json_pointer), conclusion});
+    failed.push_back(CiJob{forges::json_id(job, "/id"_json_pointer),
+                           forges::json_text(job, "/name"_json_pointer),
+                           forges::json_text(job, "/html_url"_json_pointer), conclusion});
   }
   return failed;
 }
@@ -270,12 +221,12 @@ Result<std::string> GiteaApi::job_log(const RepoRef& repo, std::string_view job_
 }
 
 Result<void> GiteaApi::set_commit_status(const RepoRef& repo, const CommitStatus& status) const {
-  json payload = {{"state", state_name(status.state)},
+  json payload = {{"state", forges::github_status_state(status.state)},
                   {"context", status.context},
                   {"description", status.description}};
   if (!status.target_url.empty()) payload["target_url"] = status.target_url;
-  auto response =
-      call("set commit status", "POST", repo_path(repo) + "/statuses/" + status.sha, payload.dump());
+  auto response = call("set commit status", "POST", repo_path(repo) + "/statuses/" + status.sha,
+                       payload.dump());
   if (!response) return tl::unexpected(response.error());
   return {};
 }

@@ -32,8 +32,7 @@ class GiteaApi {
   Result<void> add_reaction(const IssueRef& issue, std::string_view comment_id,
                             Reaction reaction) const;
   // A draft is opened with Gitea's default work-in-progress prefix "WIP: ".
-  Result<PullRequestInfo> open_pull_request(const RepoRef& repo,
-                                            const PullRequestSpec& spec) const;
+  Result<PullRequestInfo> open_pull_request(const RepoRef& repo, const PullRequestSpec& spec) const;
   Result<PullRequestInfo> pull_request(const RepoRef& repo, std::int64_t number) const;
   Result<std::vector<PullRequestInfo>> open_pull_requests_for_commit(const RepoRef& repo,
                                                                      std::string_view sha) const;

@@ -140,8 +140,8 @@ struct Converter {
     // prettyref is "#<number>" for a pull request's run and the branch name otherwise.
     std::string ref = f.optional_string("run.prettyref");
     std::int64_t number = 0;
-    auto [end, ec] = std::from_chars(ref.data() + (ref.empty() ? 0 : 1), ref.data() + ref.size(),
-                                     number);
+    auto [end, ec] =
+        std::from_chars(ref.data() + (ref.empty() ? 0 : 1), ref.data() + ref.size(), number);
     if (ref.starts_with('#') && ec == std::errc{} && end == ref.data() + ref.size()) {
       event.number = number;
       event.is_pull_request = true;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "forges/common/comment_text.h"
+#include "forges/common/response_json.h"
 #include "forges/github/api_headers.h"
 
 namespace forgehand::github {
@@ -10,27 +11,6 @@ namespace forgehand::github {
 namespace {
 
 using nlohmann::json;
-
-Result<json> parse_json(const HttpResponse& response, std::string_view operation) {
-  auto parsed = json::parse(response.body, nullptr, false);
-  if (parsed.is_discarded()) {
-    return fail(ErrorCode::malformed,
-                "github: " + std::string(operation) + ": the response is not JSON");
-  }
-  return parsed;
-}
-
-std::string string_at(const json& object, const json::json_pointer& path) {
-  if (!object.contains(path) || !object.at(path).is_string()) return {};
-  return object.at(path).get<std::string>();
-}
-
-std::string id_at(const json& object, const json::json_pointer& path) {
-  if (!object.contains(path)) return {};
-  const json& value = object.at(path);
-  if (value.is_number_integer()) return std::to_string(value.get<std::int64_t>());
-  return value.is_string() ? value.get<std::string>() : std::string{};
-}
 
 // A pull request object (GET /repos/{o}/{r}/pulls/{n}); a fork's head repository differs from
 // its base's, and is null once the fork is deleted.
@@ -41,46 +21,14 @@ Result<PullRequestInfo> pull_request_from(const json& pr, std::string_view opera
   }
   PullRequestInfo info;
   info.number = pr["number"].get<std::int64_t>();
-  info.url = string_at(pr, "/html_url"_json_pointer);
-  info.state = pr.value("merged", false) ? "merged" : string_at(pr, "/state"_json_pointer);
-  info.head_sha = string_at(pr, "/head/sha"_json_pointer);
-  info.head_ref = string_at(pr, "/head/ref"_json_pointer);
-  info.head_repo = string_at(pr, "/head/repo/full_name"_json_pointer);
-  info.base_ref = string_at(pr, "/base/ref"_json_pointer);
-  info.from_fork = info.head_repo != string_at(pr, "/base/repo/full_name"_json_pointer);
+  info.url = forges::json_text(pr, "/html_url"_json_pointer);
+  info.state = pr.value("merged", false) ? "merged" : forges::json_text(pr, "/state"_json_pointer);
+  info.head_sha = forges::json_text(pr, "/head/sha"_json_pointer);
+  info.head_ref = forges::json_text(pr, "/head/ref"_json_pointer);
+  info.head_repo = forges::json_text(pr, "/head/repo/full_name"_json_pointer);
+  info.base_ref = forges::json_text(pr, "/base/ref"_json_pointer);
+  info.from_fork = info.head_repo != forges::json_text(pr, "/base/repo/full_name"_json_pointer);
   return info;
-}
-
-std::string_view reaction_name(Reaction reaction) {
-  switch (reaction) {
-    case Reaction::eyes: return "eyes";
-    case Reaction::rocket: return "rocket";
-    case Reaction::confused: return "confused";
-  }
-  return "eyes";
-}
-
-std::string_view state_name(CommitState state) {
-  switch (state) {
-    case CommitState::pending: return "pending";
-    case CommitState::success: return "success";
-    case CommitState::failure: return "failure";
-    case CommitState::error: return "error";
-  }
-  return "error";
-}
-
-// Each segment percent-encoded, the slashes kept: "docs/a b.md" → "docs/a%20b.md".
-std::string encode_path(std::string_view path) {
-  std::string out;
-  while (!path.empty()) {
-    auto slash = path.find('/');
-    out += url_encode(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    out += '/';
-    path.remove_prefix(slash + 1);
-  }
-  return out;
 }
 
 bool failed_conclusion(std::string_view conclusion) {
@@ -113,8 +61,7 @@ Result<HttpRequest> GithubApi::request(const RepoRef& repo, std::string method, 
 }
 
 Result<HttpResponse> GithubApi::call(std::string_view operation, const RepoRef& repo,
-                                     std::string method, std::string path,
-                                     std::string body) const {
+                                     std::string method, std::string path, std::string body) const {
   auto built = request(repo, std::move(method), std::move(path), std::move(body));
   if (!built) return tl::unexpected(built.error());
   return api_.call(operation, *built);
@@ -122,31 +69,31 @@ Result<HttpResponse> GithubApi::call(std::string_view operation, const RepoRef& 
 
 Result<CommentRef> GithubApi::post_comment(const IssueRef& issue, std::string_view body) const {
   json payload = {{"body", forges::fit_comment(body, kMaxCommentLength)}};
-  auto response = call("post comment", issue.repo, "POST",
-                       "/repos/" + issue.repo.full_name + "/issues/" +
-                           std::to_string(issue.number) + "/comments",
-                       payload.dump());
+  auto response = call(
+      "post comment", issue.repo, "POST",
+      "/repos/" + issue.repo.full_name + "/issues/" + std::to_string(issue.number) + "/comments",
+      payload.dump());
   if (!response) return tl::unexpected(response.error());
-  auto comment = parse_json(*response, "post comment");
+  auto comment = forges::parse_response(*response, "github", "post comment");
   if (!comment) return tl::unexpected(comment.error());
-  return CommentRef{id_at(*comment, "/id"_json_pointer),
-                    string_at(*comment, "/html_url"_json_pointer)};
+  return CommentRef{forges::json_id(*comment, "/id"_json_pointer),
+                    forges::json_text(*comment, "/html_url"_json_pointer)};
 }
 
 Result<void> GithubApi::edit_comment(const IssueRef& issue, std::string_view comment_id,
                                      std::string_view body) const {
   json payload = {{"body", forges::fit_comment(body, kMaxCommentLength)}};
-  auto response = call("edit comment", issue.repo, "PATCH",
-                       "/repos/" + issue.repo.full_name + "/issues/comments/" +
-                           std::string(comment_id),
-                       payload.dump());
+  auto response =
+      call("edit comment", issue.repo, "PATCH",
+           "/repos/" + issue.repo.full_name + "/issues/comments/" + std::string(comment_id),
+           payload.dump());
   if (!response) return tl::unexpected(response.error());
   return {};
 }
 
 Result<void> GithubApi::add_reaction(const IssueRef& issue, std::string_view comment_id,
                                      Reaction reaction) const {
-  json payload = {{"content", reaction_name(reaction)}};
+  json payload = {{"content", forges::reaction_name(reaction)}};
   auto response = call("add reaction", issue.repo, "POST",
                        "/repos/" + issue.repo.full_name + "/issues/comments/" +
                            std::string(comment_id) + "/reactions",
@@ -157,16 +104,14 @@ Result<void> GithubApi::add_reaction(const IssueRef& issue, std::string_view com
 
 Result<PullRequestInfo> GithubApi::open_pull_request(const RepoRef& repo,
                                                      const PullRequestSpec& spec) const {
-  json payload = {{"title", spec.title},
-                  {"head", spec.head},
-                  {"base", spec.base},
-                  {"body", forges::fit_comment(spec.body, kMaxCommentLength)},
-                  {"draft", spec.draft},
-                  {"maintainer_can_modify", true}};
-  auto response =
-      call("open pull request", repo, "POST", "/repos/" + repo.full_name + "/pulls", payload.dump());
+  json payload = {
+      {"title", spec.title}, {"head", spec.head},
+      {"base", spec.base},   {"body", forges::fit_comment(spec.body, kMaxCommentLength)},
+      {"draft", spec.draft}, {"maintainer_can_modify", true}};
+  auto response = call("open pull request", repo, "POST", "/repos/" + repo.full_name + "/pulls",
+                       payload.dump());
   if (!response) return tl::unexpected(response.error());
-  auto pr = parse_json(*response, "open pull request");
+  auto pr = forges::parse_response(*response, "github", "open pull request");
   if (!pr) return tl::unexpected(pr.error());
   return pull_request_from(*pr, "open pull request");
 }
@@ -175,7 +120,7 @@ Result<PullRequestInfo> GithubApi::pull_request(const RepoRef& repo, std::int64_
   auto response = call("get pull request", repo, "GET",
                        "/repos/" + repo.full_name + "/pulls/" + std::to_string(number));
   if (!response) return tl::unexpected(response.error());
-  auto pr = parse_json(*response, "get pull request");
+  auto pr = forges::parse_response(*response, "github", "get pull request");
   if (!pr) return tl::unexpected(pr.error());
   return pull_request_from(*pr, "get pull request");
 }
@@ -186,7 +131,7 @@ Result<std::vector<PullRequestInfo>> GithubApi::open_pull_requests_for_commit(
   auto response = call("find pull requests for commit", repo, "GET",
                        "/repos/" + repo.full_name + "/commits/" + std::string(sha) + "/pulls");
   if (!response) return tl::unexpected(response.error());
-  auto list = parse_json(*response, "find pull requests for commit");
+  auto list = forges::parse_response(*response, "github", "find pull requests for commit");
   if (!list) return tl::unexpected(list.error());
   std::vector<PullRequestInfo> open;
   if (!list->is_array()) return open;
@@ -200,7 +145,7 @@ Result<std::vector<PullRequestInfo>> GithubApi::open_pull_requests_for_commit(
 Result<std::optional<std::string>> GithubApi::read_file(const RepoRef& repo, std::string_view path,
                                                         std::string_view ref) const {
   auto built = request(repo, "GET",
-                       "/repos/" + repo.full_name + "/contents/" + encode_path(path) +
+                       "/repos/" + repo.full_name + "/contents/" + url_encode_path(path) +
                            "?ref=" + url_encode(ref));
   if (!built) return tl::unexpected(built.error());
   // The raw media type returns the file's bytes instead of base64 in JSON.
@@ -216,18 +161,18 @@ Result<std::optional<std::string>> GithubApi::read_file(const RepoRef& repo, std
 }
 
 Result<Permission> GithubApi::permission(const RepoRef& repo, const Actor& actor) const {
-  auto response = call("get permission", repo, "GET",
-                       "/repos/" + repo.full_name + "/collaborators/" + actor.login +
-                           "/permission");
+  auto response =
+      call("get permission", repo, "GET",
+           "/repos/" + repo.full_name + "/collaborators/" + actor.login + "/permission");
   if (!response) {
     if (response.error().code == ErrorCode::not_found) return Permission::none;
     return tl::unexpected(response.error());
   }
-  auto body = parse_json(*response, "get permission");
+  auto body = forges::parse_response(*response, "github", "get permission");
   if (!body) return tl::unexpected(body.error());
   // role_name adds maintain and triage to the legacy admin/write/read/none in `permission`.
-  std::string role = string_at(*body, "/role_name"_json_pointer);
-  if (role.empty()) role = string_at(*body, "/permission"_json_pointer);
+  std::string role = forges::json_text(*body, "/role_name"_json_pointer);
+  if (role.empty()) role = forges::json_text(*body, "/permission"_json_pointer);
   if (role == "admin") return Permission::admin;
   if (role == "maintain") return Permission::maintain;
   if (role == "write") return Permission::write;
@@ -242,23 +187,24 @@ Result<std::vector<CiJob>> GithubApi::failed_jobs(const RepoRef& repo,
                        "/repos/" + repo.full_name + "/actions/runs/" + std::string(run_id) +
                            "/jobs?filter=latest&per_page=100");
   if (!response) return tl::unexpected(response.error());
-  auto body = parse_json(*response, "list run jobs");
+  auto body = forges::parse_response(*response, "github", "list run jobs");
   if (!body) return tl::unexpected(body.error());
   std::vector<CiJob> failed;
   if (!body->contains("jobs") || !(*body)["jobs"].is_array()) return failed;
   for (const json& job : (*body)["jobs"]) {
-    std::string conclusion = string_at(job, "/conclusion"_json_pointer);
+    std::string conclusion = forges::json_text(job, "/conclusion"_json_pointer);
     if (!failed_conclusion(conclusion)) continue;
-    failed.push_back(CiJob{id_at(job, "/id"_json_pointer), string_at(job, "/name"_json_pointer),
-                           string_at(job, "/html_url"_json_pointer), conclusion});
+    failed.push_back(CiJob{forges::json_id(job, "/id"_json_pointer),
+                           forges::json_text(job, "/name"_json_pointer),
+                           forges::json_text(job, "/html_url"_json_pointer), conclusion});
   }
   return failed;
 }
 
 Result<std::string> GithubApi::job_log(const RepoRef& repo, std::string_view job_id) const {
-  auto response = call("get job log", repo, "GET",
-                       "/repos/" + repo.full_name + "/actions/jobs/" + std::string(job_id) +
-                           "/logs");
+  auto response =
+      call("get job log", repo, "GET",
+           "/repos/" + repo.full_name + "/actions/jobs/" + std::string(job_id) + "/logs");
   if (!response) return tl::unexpected(response.error());
   if (response->status != 302) return std::move(response->body);
   std::string location(response->header("location"));
@@ -273,7 +219,7 @@ Result<std::string> GithubApi::job_log(const RepoRef& repo, std::string_view job
 }
 
 Result<void> GithubApi::set_commit_status(const RepoRef& repo, const CommitStatus& status) const {
-  json payload = {{"state", state_name(status.state)},
+  json payload = {{"state", forges::github_status_state(status.state)},
                   {"context", status.context},
                   {"description", status.description.substr(0, 140)}};
   if (!status.target_url.empty()) payload["target_url"] = status.target_url;
@@ -292,14 +238,13 @@ Result<std::string> GithubApi::upsert_check_run(const RepoRef& repo, const Check
     payload["output"] = {{"title", run.title}, {"summary", run.summary}};
   }
   bool create = run.id.empty();
-  auto response = call(create ? "create check run" : "update check run", repo,
-                       create ? "POST" : "PATCH",
-                       "/repos/" + repo.full_name + "/check-runs" + (create ? "" : "/" + run.id),
-                       payload.dump());
+  auto response = call(
+      create ? "create check run" : "update check run", repo, create ? "POST" : "PATCH",
+      "/repos/" + repo.full_name + "/check-runs" + (create ? "" : "/" + run.id), payload.dump());
   if (!response) return tl::unexpected(response.error());
-  auto body = parse_json(*response, "check run");
+  auto body = forges::parse_response(*response, "github", "check run");
   if (!body) return tl::unexpected(body.error());
-  return id_at(*body, "/id"_json_pointer);
+  return forges::json_id(*body, "/id"_json_pointer);
 }
 
 Result<GitCredentials> GithubApi::git_credentials(const RepoRef& repo) const {

@@ -27,8 +27,7 @@ class GithubApi {
                             std::string_view body) const;
   Result<void> add_reaction(const IssueRef& issue, std::string_view comment_id,
                             Reaction reaction) const;
-  Result<PullRequestInfo> open_pull_request(const RepoRef& repo,
-                                            const PullRequestSpec& spec) const;
+  Result<PullRequestInfo> open_pull_request(const RepoRef& repo, const PullRequestSpec& spec) const;
   Result<PullRequestInfo> pull_request(const RepoRef& repo, std::int64_t number) const;
   // Open pull requests whose head is `sha`: how a CI failure without a pull request (a fork's)
   // finds its pull request.

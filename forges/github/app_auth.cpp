@@ -6,7 +6,6 @@
 
 #include <cstdio>
 #include <ctime>
-
 #include <nlohmann/json.hpp>
 
 #include "forges/github/api_headers.h"
@@ -64,7 +63,8 @@ Result<AppJwtSigner> AppJwtSigner::create(const Secret& private_key_pem, std::st
   if (EVP_PKEY_base_id(key) != EVP_PKEY_RSA) {
     return fail(ErrorCode::config, "github: the App private key must be an RSA key");
   }
-  if (issuer.empty()) return fail(ErrorCode::config, "github: the App's client id or app id is empty");
+  if (issuer.empty())
+    return fail(ErrorCode::config, "github: the App's client id or app id is empty");
   return AppJwtSigner(std::move(owned), std::move(issuer));
 }
 
@@ -77,8 +77,7 @@ Result<std::string> AppJwtSigner::sign(TimePoint now) const {
   std::unique_ptr<EVP_MD_CTX, DigestContextDeleter> context(EVP_MD_CTX_new());
   std::size_t length = 0;
   auto* key = static_cast<EVP_PKEY*>(key_.get());
-  if (!context ||
-      EVP_DigestSignInit(context.get(), nullptr, EVP_sha256(), nullptr, key) != 1 ||
+  if (!context || EVP_DigestSignInit(context.get(), nullptr, EVP_sha256(), nullptr, key) != 1 ||
       EVP_DigestSignUpdate(context.get(), signing_input.data(), signing_input.size()) != 1 ||
       EVP_DigestSignFinal(context.get(), nullptr, &length) != 1) {
     return fail(ErrorCode::internal, "github: signing the App JWT failed");

@@ -6,8 +6,8 @@
 #include <string_view>
 
 #include "forgehand/delivery.h"
-#include "forgehand/event.h"
 #include "forgehand/error.h"
+#include "forgehand/event.h"
 
 namespace forgehand::github {
 

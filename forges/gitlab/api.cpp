@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "forges/common/comment_text.h"
+#include "forges/common/response_json.h"
 
 namespace forgehand::gitlab {
 
@@ -10,62 +11,36 @@ namespace {
 
 using nlohmann::json;
 
-Result<json> parse_json(const HttpResponse& response, std::string_view operation) {
-  auto parsed = json::parse(response.body, nullptr, false);
-  if (parsed.is_discarded()) {
-    return fail(ErrorCode::malformed,
-                "gitlab: " + std::string(operation) + ": the response is not JSON");
-  }
-  return parsed;
-}
-
-std::string text(const json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string{};
-}
-
-std::string id(const json& object, const char* key) {
-  auto it = object.find(key);
-  if (it == object.end()) return {};
-  if (it->is_number_integer()) return std::to_string(it->get<std::int64_t>());
-  return it->is_string() ? it->get<std::string>() : std::string{};
-}
-
 // A merge request (GET /projects/:id/merge_requests/:iid). A fork's has source_project_id !=
 // target_project_id; GitLab's state "opened" is forgehand's "open".
 Result<PullRequestInfo> pull_request_from(const json& mr, std::string_view operation) {
   if (!mr.is_object() || !mr.contains("iid") || !mr["iid"].is_number_integer()) {
-    return fail(ErrorCode::malformed, "gitlab: " + std::string(operation) +
-                                          ": the response has no merge request iid");
+    return fail(ErrorCode::malformed,
+                "gitlab: " + std::string(operation) + ": the response has no merge request iid");
   }
   PullRequestInfo info;
   info.number = mr["iid"].get<std::int64_t>();
-  info.url = text(mr, "web_url");
-  std::string state = text(mr, "state");
+  info.url = forges::json_text(mr, "/web_url"_json_pointer);
+  std::string state = forges::json_text(mr, "/state"_json_pointer);
   info.state = state == "opened" ? "open" : state;
-  info.head_sha = text(mr, "sha");
-  info.head_ref = text(mr, "source_branch");
-  info.base_ref = text(mr, "target_branch");
-  info.from_fork = id(mr, "source_project_id") != id(mr, "target_project_id");
+  info.head_sha = forges::json_text(mr, "/sha"_json_pointer);
+  info.head_ref = forges::json_text(mr, "/source_branch"_json_pointer);
+  info.base_ref = forges::json_text(mr, "/target_branch"_json_pointer);
+  info.from_fork = forges::json_id(mr, "/source_project_id"_json_pointer) !=
+                   forges::json_id(mr, "/target_project_id"_json_pointer);
   return info;
-}
-
-std::string_view emoji(Reaction reaction) {
-  switch (reaction) {
-    case Reaction::eyes: return "eyes";
-    case Reaction::rocket: return "rocket";
-    case Reaction::confused: return "confused";
-  }
-  return "eyes";
 }
 
 // GitLab's commit status states: pending, running, success, failed, canceled, skipped.
 std::string_view state_name(CommitState state) {
   switch (state) {
-    case CommitState::pending: return "running";
-    case CommitState::success: return "success";
+    case CommitState::pending:
+      return "running";
+    case CommitState::success:
+      return "success";
     case CommitState::failure:
-    case CommitState::error: return "failed";
+    case CommitState::error:
+      return "failed";
   }
   return "failed";
 }
@@ -85,7 +60,10 @@ Permission permission_for(std::int64_t access_level) {
 
 GitlabApi::GitlabApi(const forges::ApiCaller& api, std::string api_url, Secret token,
                      bool oauth_token)
-    : api_(api), api_url_(std::move(api_url)), token_(std::move(token)), oauth_token_(oauth_token) {}
+    : api_(api),
+      api_url_(std::move(api_url)),
+      token_(std::move(token)),
+      oauth_token_(oauth_token) {}
 
 Result<HttpResponse> GitlabApi::call(std::string_view operation, std::string method,
                                      std::string path, std::string body) const {
@@ -112,14 +90,15 @@ std::string GitlabApi::noteable(const IssueRef& issue) {
 
 Result<CommentRef> GitlabApi::post_comment(const IssueRef& issue, std::string_view body) const {
   json payload = {{"body", forges::fit_comment(body, kMaxCommentLength)}};
-  auto response = call("post note", "POST", project(issue.repo) + noteable(issue) + "/notes",
-                       payload.dump());
+  auto response =
+      call("post note", "POST", project(issue.repo) + noteable(issue) + "/notes", payload.dump());
   if (!response) return tl::unexpected(response.error());
-  auto note = parse_json(*response, "post note");
+  auto note = forges::parse_response(*response, "gitlab", "post note");
   if (!note) return tl::unexpected(note.error());
-  std::string note_id = id(*note, "id");
+  std::string note_id = forges::json_id(*note, "/id"_json_pointer);
   // Notes carry no URL of their own; the page's anchor is note_<id>.
-  std::string page = issue.repo.html_url + (issue.is_pull_request ? "/-/merge_requests/" : "/-/issues/") +
+  std::string page = issue.repo.html_url +
+                     (issue.is_pull_request ? "/-/merge_requests/" : "/-/issues/") +
                      std::to_string(issue.number);
   return CommentRef{note_id, issue.repo.html_url.empty() ? "" : page + "#note_" + note_id};
 }
@@ -136,11 +115,11 @@ Result<void> GitlabApi::edit_comment(const IssueRef& issue, std::string_view com
 
 Result<void> GitlabApi::add_reaction(const IssueRef& issue, std::string_view comment_id,
                                      Reaction reaction) const {
-  json payload = {{"name", emoji(reaction)}};
-  auto response = call("award emoji", "POST",
-                       project(issue.repo) + noteable(issue) + "/notes/" +
-                           std::string(comment_id) + "/award_emoji",
-                       payload.dump());
+  json payload = {{"name", forges::reaction_name(reaction)}};
+  auto response = call(
+      "award emoji", "POST",
+      project(issue.repo) + noteable(issue) + "/notes/" + std::string(comment_id) + "/award_emoji",
+      payload.dump());
   if (!response) return tl::unexpected(response.error());
   return {};
 }
@@ -155,27 +134,27 @@ Result<PullRequestInfo> GitlabApi::open_pull_request(const RepoRef& repo,
   auto response =
       call("open merge request", "POST", project(repo) + "/merge_requests", payload.dump());
   if (!response) return tl::unexpected(response.error());
-  auto mr = parse_json(*response, "open merge request");
+  auto mr = forges::parse_response(*response, "gitlab", "open merge request");
   if (!mr) return tl::unexpected(mr.error());
   return pull_request_from(*mr, "open merge request");
 }
 
 Result<PullRequestInfo> GitlabApi::pull_request(const RepoRef& repo, std::int64_t number) const {
-  auto response = call("get merge request", "GET",
-                       project(repo) + "/merge_requests/" + std::to_string(number));
+  auto response =
+      call("get merge request", "GET", project(repo) + "/merge_requests/" + std::to_string(number));
   if (!response) return tl::unexpected(response.error());
-  auto mr = parse_json(*response, "get merge request");
+  auto mr = forges::parse_response(*response, "gitlab", "get merge request");
   if (!mr) return tl::unexpected(mr.error());
   return pull_request_from(*mr, "get merge request");
 }
 
 Result<std::vector<PullRequestInfo>> GitlabApi::open_pull_requests_for_commit(
     const RepoRef& repo, std::string_view sha) const {
-  auto response = call("find merge requests for commit", "GET",
-                       project(repo) + "/repository/commits/" + std::string(sha) +
-                           "/merge_requests");
+  auto response =
+      call("find merge requests for commit", "GET",
+           project(repo) + "/repository/commits/" + std::string(sha) + "/merge_requests");
   if (!response) return tl::unexpected(response.error());
-  auto list = parse_json(*response, "find merge requests for commit");
+  auto list = forges::parse_response(*response, "gitlab", "find merge requests for commit");
   if (!list) return tl::unexpected(list.error());
   std::vector<PullRequestInfo> open;
   if (!list->is_array()) return open;
@@ -189,9 +168,9 @@ Result<std::vector<PullRequestInfo>> GitlabApi::open_pull_requests_for_commit(
 Result<std::optional<std::string>> GitlabApi::read_file(const RepoRef& repo, std::string_view path,
                                                         std::string_view ref) const {
   // The whole path is one URL-encoded segment ("dir%2Ffile"), per the repository files API.
-  auto response = call("read file", "GET",
-                       project(repo) + "/repository/files/" + url_encode(path) +
-                           "/raw?ref=" + url_encode(ref));
+  auto response =
+      call("read file", "GET",
+           project(repo) + "/repository/files/" + url_encode(path) + "/raw?ref=" + url_encode(ref));
   if (!response) {
     if (response.error().code == ErrorCode::not_found) return std::optional<std::string>{};
     return tl::unexpected(response.error());
@@ -201,15 +180,14 @@ Result<std::optional<std::string>> GitlabApi::read_file(const RepoRef& repo, std
 
 Result<Permission> GitlabApi::permission(const RepoRef& repo, const Actor& actor) const {
   if (actor.id.empty()) {
-    return fail(ErrorCode::invalid_argument,
-                "gitlab: get member: no user id for " + actor.login);
+    return fail(ErrorCode::invalid_argument, "gitlab: get member: no user id for " + actor.login);
   }
   auto response = call("get member", "GET", project(repo) + "/members/all/" + actor.id);
   if (!response) {
     if (response.error().code == ErrorCode::not_found) return Permission::none;
     return tl::unexpected(response.error());
   }
-  auto member = parse_json(*response, "get member");
+  auto member = forges::parse_response(*response, "gitlab", "get member");
   if (!member) return tl::unexpected(member.error());
   auto level = member->find("access_level");
   if (level == member->end() || !level->is_number_integer()) return Permission::none;
@@ -222,15 +200,17 @@ Result<std::vector<CiJob>> GitlabApi::failed_jobs(const RepoRef& repo,
                        project(repo) + "/pipelines/" + std::string(pipeline_id) +
                            "/jobs?scope[]=failed&per_page=100");
   if (!response) return tl::unexpected(response.error());
-  auto list = parse_json(*response, "list failed jobs");
+  auto list = forges::parse_response(*response, "gitlab", "list failed jobs");
   if (!list) return tl::unexpected(list.error());
   std::vector<CiJob> failed;
   if (!list->is_array()) return failed;
   for (const json& job : *list) {
     // A job allowed to fail does not fail the pipeline; its log is not the cause.
     if (job.value("allow_failure", false)) continue;
-    failed.push_back(CiJob{id(job, "id"), text(job, "name"), text(job, "web_url"),
-                           text(job, "status")});
+    failed.push_back(CiJob{forges::json_id(job, "/id"_json_pointer),
+                           forges::json_text(job, "/name"_json_pointer),
+                           forges::json_text(job, "/web_url"_json_pointer),
+                           forges::json_text(job, "/status"_json_pointer)});
   }
   return failed;
 }
@@ -247,8 +227,8 @@ Result<void> GitlabApi::set_commit_status(const RepoRef& repo, const CommitStatu
                   {"name", status.context},
                   {"description", status.description.substr(0, 255)}};
   if (!status.target_url.empty()) payload["target_url"] = status.target_url;
-  auto response = call("set commit status", "POST", project(repo) + "/statuses/" + status.sha,
-                       payload.dump());
+  auto response =
+      call("set commit status", "POST", project(repo) + "/statuses/" + status.sha, payload.dump());
   if (!response) return tl::unexpected(response.error());
   return {};
 }

@@ -30,8 +30,7 @@ class GitlabApi {
   Result<void> add_reaction(const IssueRef& issue, std::string_view comment_id,
                             Reaction reaction) const;
   // A draft is opened with GitLab's "Draft: " title prefix.
-  Result<PullRequestInfo> open_pull_request(const RepoRef& repo,
-                                            const PullRequestSpec& spec) const;
+  Result<PullRequestInfo> open_pull_request(const RepoRef& repo, const PullRequestSpec& spec) const;
   Result<PullRequestInfo> pull_request(const RepoRef& repo, std::int64_t number) const;
   Result<std::vector<PullRequestInfo>> open_pull_requests_for_commit(const RepoRef& repo,
                                                                      std::string_view sha) const;

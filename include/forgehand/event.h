@@ -19,10 +19,14 @@ enum class EventKind {
 
 constexpr std::string_view to_string(EventKind kind) {
   switch (kind) {
-    case EventKind::comment: return "comment";
-    case EventKind::ci_failed: return "ci_failed";
-    case EventKind::pr_closed: return "pr_closed";
-    case EventKind::installation: return "installation";
+    case EventKind::comment:
+      return "comment";
+    case EventKind::ci_failed:
+      return "ci_failed";
+    case EventKind::pr_closed:
+      return "pr_closed";
+    case EventKind::installation:
+      return "installation";
   }
   return "unknown";
 }
@@ -32,7 +36,7 @@ struct RepoRef {
   std::string id;         // the forge's numeric id (GitLab's API addresses projects by it)
   std::string clone_url;  // https clone URL
   std::string html_url;
-  std::string default_branch;  // empty when the payload does not say
+  std::string default_branch;   // empty when the payload does not say
   std::string installation_id;  // GitHub: the App installation whose token acts on it
 };
 
@@ -67,14 +71,14 @@ struct Event {
   std::string base_ref;
   bool from_fork = false;
 
-  std::string ci_name;        // workflow, check, pipeline or status context
-  std::string ci_run_id;      // workflow run, check suite, pipeline, Actions run
+  std::string ci_name;                  // workflow, check, pipeline or status context
+  std::string ci_run_id;                // workflow run, check suite, pipeline, Actions run
   std::vector<std::string> ci_job_ids;  // the failed jobs the payload names, if any
-  std::string ci_url;         // a page a human can open
-  std::string ci_conclusion;  // failure, timed_out, startup_failure, failed, error, ...
+  std::string ci_url;                   // a page a human can open
+  std::string ci_conclusion;            // failure, timed_out, startup_failure, failed, error, ...
 
-  bool merged = false;     // pr_closed
-  std::string merged_by;   // pr_closed, when merged and the forge says who
+  bool merged = false;    // pr_closed
+  std::string merged_by;  // pr_closed, when merged and the forge says who
 
   std::vector<std::string> repositories;  // installation: the repositories it covers or changed
 };

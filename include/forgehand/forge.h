@@ -3,8 +3,8 @@
 // why it is ignored) and offers the API verbs the bot needs, in forgehand's own vocabulary.
 // Adapters are immutable after construction and safe to use from any thread.
 
-#include <memory>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "forgehand/delivery.h"
@@ -104,9 +104,9 @@ struct ForgeSettings {
   std::string api_url;
   std::string bot_login;  // forgehand's own account there; its actions are recognised as its own
   // API credentials; without them the adapter parses events but its API verbs fail with `config`.
-  std::string app_id;   // GitHub: the App's client id or app id
-  Secret private_key;   // GitHub: the App's private key (PEM)
-  Secret token;         // GitLab, Gitea, Forgejo: the bot's access token
+  std::string app_id;        // GitHub: the App's client id or app id
+  Secret private_key;        // GitHub: the App's private key (PEM)
+  Secret token;              // GitLab, Gitea, Forgejo: the bot's access token
   bool oauth_token = false;  // GitLab: send the token as Bearer (OAuth) instead of PRIVATE-TOKEN
 };
 

@@ -15,10 +15,14 @@ inline constexpr std::array<ForgeKind, 4> kAllForgeKinds = {ForgeKind::github, F
 
 constexpr std::string_view to_string(ForgeKind kind) {
   switch (kind) {
-    case ForgeKind::github: return "github";
-    case ForgeKind::gitlab: return "gitlab";
-    case ForgeKind::gitea: return "gitea";
-    case ForgeKind::forgejo: return "forgejo";
+    case ForgeKind::github:
+      return "github";
+    case ForgeKind::gitlab:
+      return "gitlab";
+    case ForgeKind::gitea:
+      return "gitea";
+    case ForgeKind::forgejo:
+      return "forgejo";
   }
   return "unknown";
 }

@@ -21,7 +21,7 @@ struct DeliveryCounts {
   std::int64_t pending = 0;  // waiting for a worker, retries included
   std::int64_t claimed = 0;  // a worker has it now
   std::int64_t done = 0;
-  std::int64_t failed = 0;   // gave up after the retry limit, or a permanent error
+  std::int64_t failed = 0;  // gave up after the retry limit, or a permanent error
 };
 
 class Store {

@@ -81,8 +81,7 @@ class Checker {
       return std::nullopt;
     }
     if (value < min || value > max) {
-      error(node, path,
-            "must be between " + std::to_string(min) + " and " + std::to_string(max));
+      error(node, path, "must be between " + std::to_string(min) + " and " + std::to_string(max));
       return std::nullopt;
     }
     return value;
@@ -108,18 +107,17 @@ class Checker {
   std::vector<std::string> errors_;
 };
 
-constexpr std::string_view kTopKeys[] = {
-    "listen",    "public_url", "data_dir",  "max_body_bytes", "http_threads",
-    "delivery_retention_days", "ca_bundle", "store",          "workers",      "instances"};
+constexpr std::string_view kTopKeys[] = {"listen",       "public_url",
+                                         "data_dir",     "max_body_bytes",
+                                         "http_threads", "delivery_retention_days",
+                                         "ca_bundle",    "store",
+                                         "workers",      "instances"};
 constexpr std::string_view kStoreKeys[] = {"driver", "path"};
 constexpr std::string_view kWorkerKeys[] = {"count", "max_attempts", "retry_initial_seconds",
                                             "retry_max_seconds"};
-constexpr std::string_view kInstanceKeys[] = {"name",          "type",
-                                              "api_url",       "webhook_secret",
-                                              "signing_token", "insecure_no_secret",
-                                              "bot_login",     "app_id",
-                                              "private_key",   "token",
-                                              "token_type"};
+constexpr std::string_view kInstanceKeys[] = {
+    "name",      "type",   "api_url",     "webhook_secret", "signing_token", "insecure_no_secret",
+    "bot_login", "app_id", "private_key", "token",          "token_type"};
 
 bool valid_instance_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
@@ -137,10 +135,14 @@ bool is_http_url(std::string_view url) {
 
 std::string default_api_url(ForgeKind kind) {
   switch (kind) {
-    case ForgeKind::github: return "https://api.github.com";
-    case ForgeKind::gitlab: return "https://gitlab.com/api/v4";
-    case ForgeKind::gitea: return "https://gitea.com/api/v1";
-    case ForgeKind::forgejo: return "https://codeberg.org/api/v1";
+    case ForgeKind::github:
+      return "https://api.github.com";
+    case ForgeKind::gitlab:
+      return "https://gitlab.com/api/v4";
+    case ForgeKind::gitea:
+      return "https://gitea.com/api/v1";
+    case ForgeKind::forgejo:
+      return "https://codeberg.org/api/v1";
   }
   return {};
 }
@@ -394,7 +396,8 @@ Result<ServerConfig> parse_server_config(std::string_view yaml, std::string_view
     }
   }
   if (YAML::Node dir = root["data_dir"]) {
-    if (auto value = check.string(dir, "data_dir")) config.data_dir = absolute_from(base_dir, *value);
+    if (auto value = check.string(dir, "data_dir"))
+      config.data_dir = absolute_from(base_dir, *value);
   }
   if (YAML::Node max_body = root["max_body_bytes"]) {
     if (auto value = check.integer(max_body, "max_body_bytes", 1024, 1LL << 30)) {

@@ -84,17 +84,20 @@ void DeliveryWorkers::handle(const Delivery& delivery) {
       auto delay = retry_delay(options_, delivery.attempts);
       saved = store_.retry_delivery(delivery.id, clock_.now() + delay, error.message);
       log::warn("delivery failed; will retry",
-                {{"delivery", delivery.delivery_id}, {"instance", delivery.instance},
-                 {"event", delivery.event}, {"attempt", delivery.attempts},
+                {{"delivery", delivery.delivery_id},
+                 {"instance", delivery.instance},
+                 {"event", delivery.event},
+                 {"attempt", delivery.attempts},
                  {"retry_in_s", static_cast<std::int64_t>(delay.count())},
                  {"error", error.message}});
     } else {
       result = DeliveryResult::failed;
       saved = store_.finish_delivery(delivery.id, false, error.message);
-      log::error("delivery failed for good",
-                 {{"delivery", delivery.delivery_id}, {"instance", delivery.instance},
-                  {"event", delivery.event}, {"attempt", delivery.attempts},
-                  {"error", error.message}});
+      log::error("delivery failed for good", {{"delivery", delivery.delivery_id},
+                                              {"instance", delivery.instance},
+                                              {"event", delivery.event},
+                                              {"attempt", delivery.attempts},
+                                              {"error", error.message}});
     }
   }
   if (!saved) {

@@ -39,9 +39,12 @@ std::size_t declared_length(const httplib::Request& req) {
 // What httplib answered by itself on a hook route, before our handler could run.
 std::string_view outcome_for_status(int status) {
   switch (status) {
-    case 413: return "too_large";
-    case 400: return "malformed";
-    default: return "error";
+    case 413:
+      return "too_large";
+    case 400:
+      return "malformed";
+    default:
+      return "error";
   }
 }
 
@@ -88,7 +91,7 @@ void HttpServer::install_routes() {
   // A content reader keeps httplib from parsing form-encoded bodies itself (it would answer 413
   // to any form body over 8 KB); the intake explains instead that hooks must send JSON.
   server_->Post(R"(/hooks/([^/]+))", [this](const httplib::Request& req, httplib::Response& res,
-                                             const httplib::ContentReader& read_content) {
+                                            const httplib::ContentReader& read_content) {
     // Past the limit the rest is read and dropped, so the client gets to read our 413 instead of
     // a reset; only a body over twice the limit is cut off mid-stream.
     std::string body;
@@ -138,8 +141,7 @@ void HttpServer::install_routes() {
     auto depth = store_.queue_depth();
     if (!depth) {
       res.status = 503;
-      res.set_content(R"({"status":"unhealthy","reason":"store unavailable"})",
-                      "application/json");
+      res.set_content(R"({"status":"unhealthy","reason":"store unavailable"})", "application/json");
       return;
     }
     res.set_content(R"({"status":"ok","queue_depth":)" + std::to_string(*depth) + "}",

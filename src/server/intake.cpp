@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-
 #include <nlohmann/json.hpp>
 
 #include "util/crypto.h"
@@ -23,10 +22,12 @@ struct ForgeHeaders {
 // (14.8+) and changes on a resend (docs.gitlab.com user/project/integrations/webhooks.md).
 ForgeHeaders headers_for(ForgeKind kind) {
   switch (kind) {
-    case ForgeKind::github: return {{"x-github-event", ""}, {"x-github-delivery", ""}};
+    case ForgeKind::github:
+      return {{"x-github-event", ""}, {"x-github-delivery", ""}};
     case ForgeKind::gitlab:
       return {{"x-gitlab-event", ""}, {"idempotency-key", "x-gitlab-event-uuid"}};
-    case ForgeKind::gitea: return {{"x-gitea-event", ""}, {"x-gitea-delivery", ""}};
+    case ForgeKind::gitea:
+      return {{"x-gitea-event", ""}, {"x-gitea-delivery", ""}};
     case ForgeKind::forgejo:
       return {{"x-forgejo-event", "x-gitea-event"}, {"x-forgejo-delivery", "x-gitea-delivery"}};
   }
@@ -83,11 +84,16 @@ std::string json_body(std::initializer_list<std::pair<const char*, std::string_v
 
 IntakeOutcome outcome_of(ErrorCode code) {
   switch (code) {
-    case ErrorCode::not_found: return IntakeOutcome::unknown_instance;
-    case ErrorCode::unauthorized: return IntakeOutcome::unauthorized;
-    case ErrorCode::payload_too_large: return IntakeOutcome::too_large;
-    case ErrorCode::malformed: return IntakeOutcome::malformed;
-    default: return IntakeOutcome::store_failed;
+    case ErrorCode::not_found:
+      return IntakeOutcome::unknown_instance;
+    case ErrorCode::unauthorized:
+      return IntakeOutcome::unauthorized;
+    case ErrorCode::payload_too_large:
+      return IntakeOutcome::too_large;
+    case ErrorCode::malformed:
+      return IntakeOutcome::malformed;
+    default:
+      return IntakeOutcome::store_failed;
   }
 }
 
@@ -103,14 +109,22 @@ IntakeResponse reject(IntakeResponse response, ErrorCode code, std::string reaso
 
 std::string_view to_string(IntakeOutcome outcome) {
   switch (outcome) {
-    case IntakeOutcome::accepted: return "accepted";
-    case IntakeOutcome::duplicate: return "duplicate";
-    case IntakeOutcome::ignored: return "ignored";
-    case IntakeOutcome::unknown_instance: return "unknown_instance";
-    case IntakeOutcome::unauthorized: return "unauthorized";
-    case IntakeOutcome::too_large: return "too_large";
-    case IntakeOutcome::malformed: return "malformed";
-    case IntakeOutcome::store_failed: return "store_failed";
+    case IntakeOutcome::accepted:
+      return "accepted";
+    case IntakeOutcome::duplicate:
+      return "duplicate";
+    case IntakeOutcome::ignored:
+      return "ignored";
+    case IntakeOutcome::unknown_instance:
+      return "unknown_instance";
+    case IntakeOutcome::unauthorized:
+      return "unauthorized";
+    case IntakeOutcome::too_large:
+      return "too_large";
+    case IntakeOutcome::malformed:
+      return "malformed";
+    case IntakeOutcome::store_failed:
+      return "store_failed";
   }
   return "unknown";
 }
@@ -189,8 +203,7 @@ IntakeResponse Intake::receive(std::string_view instance_name, const HeaderMap& 
   TimePoint now = clock_.now();
   if (auto verified = verify_webhook(instance->kind, instance->secrets, headers, body, now);
       !verified) {
-    return reject(std::move(response), ErrorCode::unauthorized,
-                  verified.error().message);
+    return reject(std::move(response), ErrorCode::unauthorized, verified.error().message);
   }
 
   ForgeHeaders names = headers_for(instance->kind);
@@ -213,8 +226,8 @@ IntakeResponse Intake::receive(std::string_view instance_name, const HeaderMap& 
   if (delivery_id.empty()) {
     // Old GitLab releases send no delivery id; identical bytes for the same event are the same
     // delivery, so a content hash still deduplicates their retries.
-    delivery_id = "sha256:" + crypto::hex_encode(crypto::sha256(std::string(event) + "\n" +
-                                                                std::string(body)));
+    delivery_id = "sha256:" +
+                  crypto::hex_encode(crypto::sha256(std::string(event) + "\n" + std::string(body)));
   }
   if (delivery_id.size() > kMaxDeliveryIdLength || !printable_ascii(delivery_id, false)) {
     return reject(std::move(response), ErrorCode::malformed,

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <future>
 #include <map>
-
 #include <nlohmann/json.hpp>
 
 #include "util/compression.h"
@@ -120,13 +119,13 @@ class SqliteStore::Connection {
 
   static Result<std::unique_ptr<Connection>> open(const std::string& path) {
     sqlite3* raw = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &raw,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(path.c_str(), &raw,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     std::unique_ptr<sqlite3, DatabaseDeleter> db(raw);
     if (rc != SQLITE_OK) {
-      return fail(ErrorCode::io, "sqlite: open " + path + ": " +
-                                     (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+      return fail(ErrorCode::io,
+                  "sqlite: open " + path + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
     }
     auto connection = std::unique_ptr<Connection>(new Connection(std::move(db)));
     // WAL lets reads run beside the writer; synchronous=FULL fsyncs the WAL at every commit, so
@@ -363,9 +362,10 @@ Result<RecordOutcome> SqliteStore::record_delivery(const Delivery& delivery) {
 Result<std::vector<Delivery>> SqliteStore::claim_deliveries(std::size_t limit, TimePoint now) {
   return write<std::vector<Delivery>>([&](Connection& db) -> Result<std::vector<Delivery>> {
     static const std::string sql =
-        std::string("UPDATE deliveries SET state = 'claimed', attempts = attempts + 1 "
-                    "WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND "
-                    "due_at_ms <= ?1 ORDER BY due_at_ms, id LIMIT ?2) RETURNING ") +
+        std::string(
+            "UPDATE deliveries SET state = 'claimed', attempts = attempts + 1 "
+            "WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND "
+            "due_at_ms <= ?1 ORDER BY due_at_ms, id LIMIT ?2) RETURNING ") +
         kDeliveryColumns;
     auto claim = db.statement(sql.c_str());
     if (!claim) return tl::unexpected(claim.error());
@@ -381,8 +381,7 @@ Result<std::vector<Delivery>> SqliteStore::claim_deliveries(std::size_t limit, T
   });
 }
 
-Result<void> SqliteStore::finish_delivery(std::int64_t id, bool succeeded,
-                                          std::string_view error) {
+Result<void> SqliteStore::finish_delivery(std::int64_t id, bool succeeded, std::string_view error) {
   auto finished_at = to_ms(std::chrono::system_clock::now());
   return write<void>([&](Connection& db) -> Result<void> {
     auto finish = db.statement(
@@ -451,8 +450,8 @@ Result<DeliveryCounts> SqliteStore::count_deliveries() {
 
 Result<std::int64_t> SqliteStore::queue_depth() {
   std::lock_guard lock(reader_mutex_);
-  auto count = reader_->statement(
-      "SELECT count(*) FROM deliveries WHERE state IN ('pending', 'claimed')");
+  auto count =
+      reader_->statement("SELECT count(*) FROM deliveries WHERE state IN ('pending', 'claimed')");
   if (!count) return tl::unexpected(count.error());
   std::int64_t depth = (*count)->next_row() ? (*count)->integer(0) : 0;
   if (auto status = (*count)->status(); !status) return tl::unexpected(status.error());

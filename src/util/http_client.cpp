@@ -35,6 +35,18 @@ std::string url_encode(std::string_view text) {
   return out;
 }
 
+std::string url_encode_path(std::string_view path) {
+  std::string out;
+  while (!path.empty()) {
+    auto slash = path.find('/');
+    out += url_encode(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    out += '/';
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
 Result<HttpResponse> HttplibClient::send(const HttpRequest& request) const {
   auto parts = split_url(request.url);
   if (!parts) return tl::unexpected(parts.error());
@@ -50,8 +62,8 @@ Result<HttpResponse> HttplibClient::send(const HttpRequest& request) const {
   httplib::Headers headers(request.headers.begin(), request.headers.end());
   httplib::Result result = [&] {
     const std::string& method = request.method;
-    const char* type = request.content_type.empty() ? "application/json"
-                                                    : request.content_type.c_str();
+    const char* type =
+        request.content_type.empty() ? "application/json" : request.content_type.c_str();
     if (method == "GET") return client.Get(path.c_str(), headers);
     if (method == "DELETE") return client.Delete(path.c_str(), headers, request.body, type);
     if (method == "POST") return client.Post(path.c_str(), headers, request.body, type);

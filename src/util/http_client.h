@@ -61,4 +61,7 @@ Result<std::pair<std::string, std::string>> split_url(std::string_view url);
 // Percent-encodes everything outside RFC 3986's unreserved set (GitLab wants "group%2Fproject").
 std::string url_encode(std::string_view text);
 
+// Each path segment percent-encoded, the slashes kept: "docs/a b.md" → "docs/a%20b.md".
+std::string url_encode_path(std::string_view path);
+
 }  // namespace forgehand

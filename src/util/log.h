@@ -27,8 +27,8 @@ struct Field {
   Field(std::string_view k, bool v) : key(k), value(v) {}
   Field(std::string_view k, double v) : key(k), value(v) {}
   template <class Integer>
-    requires std::is_integral_v<Integer>
-  Field(std::string_view k, Integer v) : key(k), value(static_cast<std::int64_t>(v)) {}
+  requires std::is_integral_v<Integer> Field(std::string_view k, Integer v)
+      : key(k), value(static_cast<std::int64_t>(v)) {}
 };
 
 void write(Level level, std::string_view message, std::initializer_list<Field> fields = {});

@@ -23,8 +23,11 @@ json pull(int number, const std::string& sha, int head_repo_id) {
           {"html_url", "https://gitea.example.com/alice/widgets/pulls/" + std::to_string(number)},
           {"state", "open"},
           {"merged", false},
-          {"head", {{"ref", "fix-flaky-test"}, {"sha", sha}, {"repo_id", head_repo_id},
-                    {"repo", {{"full_name", head_repo_id == 87 ? "alice/widgets" : "bob/widgets"}}}}},
+          {"head",
+           {{"ref", "fix-flaky-test"},
+            {"sha", sha},
+            {"repo_id", head_repo_id},
+            {"repo", {{"full_name", head_repo_id == 87 ? "alice/widgets" : "bob/widgets"}}}}},
           {"base", {{"ref", "main"}, {"repo_id", 87}, {"repo", {{"full_name", "alice/widgets"}}}}}};
 }
 
@@ -34,7 +37,8 @@ FakeGitea::FakeGitea(bool actions_api, bool bot_is_admin) {
   auto route = [this](auto handler) {
     return recorded([handler](const httplib::Request& req, httplib::Response& res) {
       if (req.get_header_value("Authorization") != std::string("token ") + kToken) {
-        reply(res, 401, {{"message", "token is required"}, {"url", "https://gitea.example.com/api/swagger"}});
+        reply(res, 401,
+              {{"message", "token is required"}, {"url", "https://gitea.example.com/api/swagger"}});
         return;
       }
       handler(req, res);
@@ -80,7 +84,8 @@ FakeGitea::FakeGitea(bool actions_api, bool bot_is_admin) {
                  pr["title"] = body["title"];
                  reply(res, 201, pr);
                }));
-  server_.Get(repo + R"(/pulls/(\d+))", route([](const httplib::Request& req, httplib::Response& res) {
+  server_.Get(repo + R"(/pulls/(\d+))",
+              route([](const httplib::Request& req, httplib::Response& res) {
                 if (req.matches[2] != "12") return not_found(res);
                 reply(res, 200, pull(12, "5e9c1d7a3f2b8e4c6a0d9f1b3e5c7a2d4f6b8e01", 91));
               }));
@@ -99,40 +104,46 @@ FakeGitea::FakeGitea(bool actions_api, bool bot_is_admin) {
                 }
                 res.set_content("version: 1\n", "text/plain; charset=utf-8");
               }));
-  server_.Get(repo + R"(/collaborators/([^/]+)/permission)",
-              route([bot_is_admin](const httplib::Request& req, httplib::Response& res) {
-                if (!bot_is_admin) {
-                  reply(res, 403, {{"message", "Only repository admins can read permissions"}});
-                  return;
-                }
-                std::string user = req.matches[2];
-                std::string level = user == "alice" ? "owner" : user == "bob" ? "write" : "read";
-                reply(res, 200, {{"permission", level}, {"role_name", level},
-                                 {"user", {{"login", user}}}});
-              }));
-  server_.Get(repo + R"(/actions/runs/(\d+)/jobs)",
-              route([actions_api](const httplib::Request& req, httplib::Response& res) {
-                if (!actions_api) return not_found(res);
-                auto job = [&](int id, const char* name, const char* conclusion) {
-                  return json{{"id", id}, {"run_id", std::stoi(req.matches[2])}, {"name", name},
-                              {"status", "completed"}, {"conclusion", conclusion},
-                              {"html_url", "https://gitea.example.com/alice/widgets/actions/runs/" +
-                                               req.matches[2].str() + "/jobs/0"}};
-                };
-                reply(res, 200, {{"total_count", 2},
-                                 {"jobs", json::array({job(1201, "test", "failure"),
-                                                       job(1202, "lint", "success")})}});
-              }));
+  server_.Get(
+      repo + R"(/collaborators/([^/]+)/permission)",
+      route([bot_is_admin](const httplib::Request& req, httplib::Response& res) {
+        if (!bot_is_admin) {
+          reply(res, 403, {{"message", "Only repository admins can read permissions"}});
+          return;
+        }
+        std::string user = req.matches[2];
+        std::string level = user == "alice" ? "owner" : user == "bob" ? "write" : "read";
+        reply(res, 200, {{"permission", level}, {"role_name", level}, {"user", {{"login", user}}}});
+      }));
+  server_.Get(
+      repo + R"(/actions/runs/(\d+)/jobs)",
+      route([actions_api](const httplib::Request& req, httplib::Response& res) {
+        if (!actions_api) return not_found(res);
+        auto job = [&](int id, const char* name, const char* conclusion) {
+          return json{{"id", id},
+                      {"run_id", std::stoi(req.matches[2])},
+                      {"name", name},
+                      {"status", "completed"},
+                      {"conclusion", conclusion},
+                      {"html_url", "https://gitea.example.com/alice/widgets/actions/runs/" +
+                                       req.matches[2].str() + "/jobs/0"}};
+        };
+        reply(
+            res, 200,
+            {{"total_count", 2},
+             {"jobs", json::array({job(1201, "test", "failure"), job(1202, "lint", "success")})}});
+      }));
   server_.Get(repo + R"(/actions/jobs/(\d+)/logs)",
               route([actions_api](const httplib::Request&, httplib::Response& res) {
                 if (!actions_api) return not_found(res);
                 res.set_content("go test ./...\n--- FAIL: TestRetry (0.01s)\n", "text/plain");
               }));
-  server_.Post(repo + R"(/statuses/([0-9a-f]{40}))",
-               route([](const httplib::Request& req, httplib::Response& res) {
-                 auto body = json::parse(req.body, nullptr, false);
-                 reply(res, 201, {{"id", 1}, {"status", body["state"]}, {"context", body["context"]}});
-               }));
+  server_.Post(
+      repo + R"(/statuses/([0-9a-f]{40}))",
+      route([](const httplib::Request& req, httplib::Response& res) {
+        auto body = json::parse(req.body, nullptr, false);
+        reply(res, 201, {{"id", 1}, {"status", body["state"]}, {"context", body["context"]}});
+      }));
   start();
 }
 

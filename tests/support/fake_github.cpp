@@ -1,7 +1,6 @@
 #include "support/fake_github.h"
 
 #include <ctime>
-
 #include <nlohmann/json.hpp>
 
 namespace forgehand::testing {
@@ -25,8 +24,8 @@ void reply(httplib::Response& res, int status, const json& body) {
 }
 
 void not_found(httplib::Response& res) {
-  reply(res, 404, {{"message", "Not Found"},
-                   {"documentation_url", "https://docs.github.com/rest"}});
+  reply(res, 404,
+        {{"message", "Not Found"}, {"documentation_url", "https://docs.github.com/rest"}});
 }
 
 bool has_token(const httplib::Request& req) {
@@ -34,7 +33,9 @@ bool has_token(const httplib::Request& req) {
 }
 
 json repo_json(const std::string& full_name) {
-  return {{"id", 1296269}, {"full_name", full_name}, {"name", full_name.substr(full_name.find('/') + 1)}};
+  return {{"id", 1296269},
+          {"full_name", full_name},
+          {"name", full_name.substr(full_name.find('/') + 1)}};
 }
 
 // The pull request shape of GET /repos/{owner}/{repo}/pulls/{pull_number}.
@@ -47,8 +48,10 @@ json pull_json(int number, const std::string& repo, const std::string& head_repo
           {"merged", false},
           {"draft", false},
           {"head", {{"ref", head_ref}, {"sha", sha}, {"repo", head_repository}}},
-          {"base", {{"ref", "main"}, {"sha", "6dcb09b5b57875f334f61aebed695e2e4193db5e"},
-                    {"repo", repo_json(repo)}}}};
+          {"base",
+           {{"ref", "main"},
+            {"sha", "6dcb09b5b57875f334f61aebed695e2e4193db5e"},
+            {"repo", repo_json(repo)}}}};
 }
 
 }  // namespace
@@ -89,27 +92,27 @@ void FakeGithub::install_routes() {
     };
   };
 
-  server_.Post(R"(/repos/([^/]+/[^/]+)/issues/(\d+)/comments)",
-               authorized([this](const httplib::Request& req, httplib::Response& res) {
-                 auto body = json::parse(req.body, nullptr, false);
-                 if (!body.is_object() || !body.contains("body")) {
-                   reply(res, 422, {{"message", "Invalid request.\n\n\"body\" wasn't supplied."}});
-                   return;
-                 }
-                 int id = 0;
-                 {
-                   std::lock_guard lock(mutex_);
-                   id = ++next_id_;
-                 }
-                 std::string repo = req.matches[1];
-                 reply(res, 201,
-                       {{"id", id},
-                        {"html_url", "https://github.com/" + repo + "/issues/" +
-                                         req.matches[2].str() + "#issuecomment-" +
-                                         std::to_string(id)},
-                        {"body", body["body"]},
-                        {"user", {{"login", "forgehand[bot]"}, {"type", "Bot"}}}});
-               }));
+  server_.Post(
+      R"(/repos/([^/]+/[^/]+)/issues/(\d+)/comments)",
+      authorized([this](const httplib::Request& req, httplib::Response& res) {
+        auto body = json::parse(req.body, nullptr, false);
+        if (!body.is_object() || !body.contains("body")) {
+          reply(res, 422, {{"message", "Invalid request.\n\n\"body\" wasn't supplied."}});
+          return;
+        }
+        int id = 0;
+        {
+          std::lock_guard lock(mutex_);
+          id = ++next_id_;
+        }
+        std::string repo = req.matches[1];
+        reply(res, 201,
+              {{"id", id},
+               {"html_url", "https://github.com/" + repo + "/issues/" + req.matches[2].str() +
+                                "#issuecomment-" + std::to_string(id)},
+               {"body", body["body"]},
+               {"user", {{"login", "forgehand[bot]"}, {"type", "Bot"}}}});
+      }));
 
   server_.Patch(R"(/repos/([^/]+/[^/]+)/issues/comments/(\d+))",
                 authorized([](const httplib::Request& req, httplib::Response& res) {
@@ -137,10 +140,10 @@ void FakeGithub::install_routes() {
                  if (head == "forgehand/exists") {
                    reply(res, 422,
                          {{"message", "Validation Failed"},
-                          {"errors", {{{"resource", "PullRequest"},
-                                       {"code", "custom"},
-                                       {"message", "A pull request already exists for o:" +
-                                                       head + "."}}}}});
+                          {"errors",
+                           {{{"resource", "PullRequest"},
+                             {"code", "custom"},
+                             {"message", "A pull request already exists for o:" + head + "."}}}}});
                    return;
                  }
                  std::string repo = req.matches[1];
@@ -148,36 +151,37 @@ void FakeGithub::install_routes() {
                        pull_json(43, repo, repo, head, "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c"));
                }));
 
-  server_.Get(R"(/repos/([^/]+/[^/]+)/pulls/(\d+))",
-              authorized([](const httplib::Request& req, httplib::Response& res) {
-                std::string repo = req.matches[1];
-                if (req.matches[2] == "42") {
-                  reply(res, 200, pull_json(42, repo, "contributor/hello-world", "fix-typo",
-                                            "e5bd3914e2e596debea16f433f57875b5b90bcd6"));
-                } else if (req.matches[2] == "7") {
-                  reply(res, 200, pull_json(7, repo, "", "gone-branch",
-                                            "aa218f56b14c9653891f9e74264a383fa43fefbd"));
-                } else {
-                  not_found(res);
-                }
-              }));
+  server_.Get(
+      R"(/repos/([^/]+/[^/]+)/pulls/(\d+))",
+      authorized([](const httplib::Request& req, httplib::Response& res) {
+        std::string repo = req.matches[1];
+        if (req.matches[2] == "42") {
+          reply(res, 200,
+                pull_json(42, repo, "contributor/hello-world", "fix-typo",
+                          "e5bd3914e2e596debea16f433f57875b5b90bcd6"));
+        } else if (req.matches[2] == "7") {
+          reply(res, 200,
+                pull_json(7, repo, "", "gone-branch", "aa218f56b14c9653891f9e74264a383fa43fefbd"));
+        } else {
+          not_found(res);
+        }
+      }));
 
-  server_.Get(R"(/repos/([^/]+/[^/]+)/commits/([0-9a-f]{40})/pulls)",
-              authorized([](const httplib::Request& req, httplib::Response& res) {
-                std::string repo = req.matches[1];
-                std::string sha = req.matches[2];
-                json merged = pull_json(3, repo, repo, "old", sha);
-                merged["state"] = "closed";
-                merged["merged"] = true;
-                reply(res, 200,
-                      json::array({pull_json(42, repo, "contributor/hello-world", "fix", sha),
-                                   merged}));
-              }));
+  server_.Get(
+      R"(/repos/([^/]+/[^/]+)/commits/([0-9a-f]{40})/pulls)",
+      authorized([](const httplib::Request& req, httplib::Response& res) {
+        std::string repo = req.matches[1];
+        std::string sha = req.matches[2];
+        json merged = pull_json(3, repo, repo, "old", sha);
+        merged["state"] = "closed";
+        merged["merged"] = true;
+        reply(res, 200,
+              json::array({pull_json(42, repo, "contributor/hello-world", "fix", sha), merged}));
+      }));
 
   server_.Get(R"(/repos/([^/]+/[^/]+)/contents/(.+))",
               authorized([](const httplib::Request& req, httplib::Response& res) {
-                if (req.matches[2] != ".forgehand.yml" ||
-                    req.get_param_value("ref") != "main") {
+                if (req.matches[2] != ".forgehand.yml" || req.get_param_value("ref") != "main") {
                   return not_found(res);
                 }
                 if (req.get_header_value("Accept") != "application/vnd.github.raw+json") {
@@ -187,33 +191,34 @@ void FakeGithub::install_routes() {
                 res.set_content("version: 1\ncommands: true\n", "application/vnd.github.raw");
               }));
 
-  server_.Get(R"(/repos/([^/]+/[^/]+)/collaborators/([^/]+)/permission)",
-              authorized([](const httplib::Request& req, httplib::Response& res) {
-                std::string user = req.matches[2];
-                if (user == "ghost") return not_found(res);
-                std::string role = user == "maintainer" ? "maintain" : "read";
-                std::string legacy = user == "maintainer" ? "write" : "read";
-                reply(res, 200, {{"permission", legacy}, {"role_name", role},
-                                 {"user", {{"login", user}}}});
-              }));
+  server_.Get(
+      R"(/repos/([^/]+/[^/]+)/collaborators/([^/]+)/permission)",
+      authorized([](const httplib::Request& req, httplib::Response& res) {
+        std::string user = req.matches[2];
+        if (user == "ghost") return not_found(res);
+        std::string role = user == "maintainer" ? "maintain" : "read";
+        std::string legacy = user == "maintainer" ? "write" : "read";
+        reply(res, 200, {{"permission", legacy}, {"role_name", role}, {"user", {{"login", user}}}});
+      }));
 
-  server_.Get(R"(/repos/([^/]+/[^/]+)/actions/runs/(\d+)/jobs)",
-              authorized([](const httplib::Request& req, httplib::Response& res) {
-                auto job = [&](int id, const char* name, const char* conclusion) {
-                  return json{{"id", id},
-                              {"run_id", std::stoll(req.matches[2])},
-                              {"name", name},
-                              {"status", "completed"},
-                              {"conclusion", conclusion},
-                              {"html_url", "https://github.com/" + req.matches[1].str() +
-                                               "/actions/runs/" + req.matches[2].str() + "/job/" +
-                                               std::to_string(id)}};
-                };
-                reply(res, 200, {{"total_count", 3},
-                                 {"jobs", json::array({job(399444496, "build", "success"),
-                                                       job(399444497, "test", "failure"),
-                                                       job(399444498, "lint", "timed_out")})}});
-              }));
+  server_.Get(
+      R"(/repos/([^/]+/[^/]+)/actions/runs/(\d+)/jobs)",
+      authorized([](const httplib::Request& req, httplib::Response& res) {
+        auto job = [&](int id, const char* name, const char* conclusion) {
+          return json{{"id", id},
+                      {"run_id", std::stoll(req.matches[2])},
+                      {"name", name},
+                      {"status", "completed"},
+                      {"conclusion", conclusion},
+                      {"html_url", "https://github.com/" + req.matches[1].str() + "/actions/runs/" +
+                                       req.matches[2].str() + "/job/" + std::to_string(id)}};
+        };
+        reply(res, 200,
+              {{"total_count", 3},
+               {"jobs",
+                json::array({job(399444496, "build", "success"), job(399444497, "test", "failure"),
+                             job(399444498, "lint", "timed_out")})}});
+      }));
 
   // 302 to a short-lived storage URL; the storage refuses requests that carry a token.
   server_.Get(R"(/repos/([^/]+/[^/]+)/actions/jobs/(\d+)/logs)",
@@ -233,11 +238,12 @@ void FakeGithub::install_routes() {
                     "text/plain");
   });
 
-  server_.Post(R"(/repos/([^/]+/[^/]+)/statuses/([0-9a-f]{40}))",
-               authorized([](const httplib::Request& req, httplib::Response& res) {
-                 auto body = json::parse(req.body, nullptr, false);
-                 reply(res, 201, {{"id", 1}, {"state", body["state"]}, {"context", body["context"]}});
-               }));
+  server_.Post(
+      R"(/repos/([^/]+/[^/]+)/statuses/([0-9a-f]{40}))",
+      authorized([](const httplib::Request& req, httplib::Response& res) {
+        auto body = json::parse(req.body, nullptr, false);
+        reply(res, 201, {{"id", 1}, {"state", body["state"]}, {"context", body["context"]}});
+      }));
 
   server_.Post(R"(/repos/([^/]+/[^/]+)/check-runs)",
                authorized([](const httplib::Request&, httplib::Response& res) {

@@ -20,8 +20,8 @@ json merge_request(int iid, const std::string& sha, const std::string& state, in
           {"project_id", 5},
           {"title", "Fix the flaky test"},
           {"state", state},
-          {"web_url", "https://gitlab.example.com/group/project/-/merge_requests/" +
-                          std::to_string(iid)},
+          {"web_url",
+           "https://gitlab.example.com/group/project/-/merge_requests/" + std::to_string(iid)},
           {"source_branch", "forgehand/fh-1-fix"},
           {"target_branch", "main"},
           {"source_project_id", source_project},
@@ -37,7 +37,8 @@ FakeGitlab::FakeGitlab() {
   auto route = [this](auto handler) {
     return recorded([handler](const httplib::Request& req, httplib::Response& res) {
       bool access_token = req.get_header_value("PRIVATE-TOKEN") == kToken;
-      bool oauth_token = req.get_header_value("Authorization") == std::string("Bearer ") + kOauthToken;
+      bool oauth_token =
+          req.get_header_value("Authorization") == std::string("Bearer ") + kOauthToken;
       if (!access_token && !oauth_token) {
         reply(res, 401, {{"message", "401 Unauthorized"}});
         return;
@@ -77,11 +78,13 @@ FakeGitlab::FakeGitlab() {
                route([](const httplib::Request& req, httplib::Response& res) {
                  auto body = json::parse(req.body, nullptr, false);
                  if (body.value("source_branch", "") == "forgehand/exists") {
-                   reply(res, 409, {{"message", json::array({"Another open merge request already "
-                                                             "exists for this source branch: !5"})}});
+                   reply(res, 409,
+                         {{"message", json::array({"Another open merge request already "
+                                                   "exists for this source branch: !5"})}});
                    return;
                  }
-                 auto mr = merge_request(6, "8b6f3e1c2a9d4f7e0b5c3a1d9e8f7a6b5c4d3e2f", "opened", 5);
+                 auto mr =
+                     merge_request(6, "8b6f3e1c2a9d4f7e0b5c3a1d9e8f7a6b5c4d3e2f", "opened", 5);
                  mr["title"] = body["title"];
                  reply(res, 201, mr);
                }));
@@ -89,8 +92,9 @@ FakeGitlab::FakeGitlab() {
               route([](const httplib::Request& req, httplib::Response& res) {
                 int iid = std::stoi(req.matches[2]);
                 if (iid == 12) {
-                  reply(res, 200, merge_request(12, "c3d1a9e7f5b2048d6e1f3a5c7b9d0e2f4a6c8e1b",
-                                                "opened", 77));
+                  reply(
+                      res, 200,
+                      merge_request(12, "c3d1a9e7f5b2048d6e1f3a5c7b9d0e2f4a6c8e1b", "opened", 77));
                 } else {
                   reply(res, 404, {{"message", "404 Not found"}});
                 }
@@ -127,23 +131,26 @@ FakeGitlab::FakeGitlab() {
                   return;
                 }
                 reply(res, 200,
-                      json::array({{{"id", 9019}, {"name", "test"}, {"status", "failed"},
+                      json::array({{{"id", 9019},
+                                    {"name", "test"},
+                                    {"status", "failed"},
                                     {"allow_failure", false},
                                     {"web_url", "https://gitlab.example.com/g/p/-/jobs/9019"}},
-                                   {{"id", 9022}, {"name", "coverage"}, {"status", "failed"},
+                                   {{"id", 9022},
+                                    {"name", "coverage"},
+                                    {"status", "failed"},
                                     {"allow_failure", true},
                                     {"web_url", "https://gitlab.example.com/g/p/-/jobs/9022"}}}));
               }));
-  server_.Get(project + R"(/jobs/(\d+)/trace)",
-              route([](const httplib::Request&, httplib::Response& res) {
-                res.set_content("$ make test\nFAILED tests/test_net.py::test_retry\n",
-                                "text/plain");
-              }));
+  server_.Get(
+      project + R"(/jobs/(\d+)/trace)", route([](const httplib::Request&, httplib::Response& res) {
+        res.set_content("$ make test\nFAILED tests/test_net.py::test_retry\n", "text/plain");
+      }));
   server_.Post(project + R"(/statuses/([0-9a-f]{40}))",
                route([](const httplib::Request& req, httplib::Response& res) {
                  auto body = json::parse(req.body, nullptr, false);
-                 static const std::vector<std::string> kStates = {
-                     "pending", "running", "success", "failed", "canceled", "skipped"};
+                 static const std::vector<std::string> kStates = {"pending", "running",  "success",
+                                                                  "failed",  "canceled", "skipped"};
                  std::string state = body.value("state", "");
                  if (std::find(kStates.begin(), kStates.end(), state) == kStates.end()) {
                    reply(res, 400, {{"error", "state does not have a valid value"}});

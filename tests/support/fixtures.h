@@ -30,8 +30,8 @@ std::string read_file(const std::filesystem::path& path);
 void sign(ForgeKind kind, std::string_view secret, std::string_view body, HeaderMap& headers);
 
 // GitLab's signing-token headers (Standard Webhooks) for `body`, keyed by the raw key bytes.
-void sign_gitlab_standard(std::string_view key, std::string_view webhook_id,
-                          long long timestamp, std::string_view body, HeaderMap& headers);
+void sign_gitlab_standard(std::string_view key, std::string_view webhook_id, long long timestamp,
+                          std::string_view body, HeaderMap& headers);
 
 class TempDir {
  public:
