@@ -1,6 +1,8 @@
 #include "dispatch/delivery_workers.h"
 
 #include <doctest/doctest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <thread>
@@ -123,9 +125,11 @@ TEST_CASE("threaded workers pick up woken work and requeue what a crash left cla
   rig.record("left-claimed");
   REQUIRE(rig.store->claim_deliveries(1, rig.clock.now())->size() == 1);
   std::atomic<int> handled{0};
+  std::atomic<int> worker_nice{-100};
   DeliveryWorkers workers(
       *rig.store,
       [&](const Delivery&) -> Result<void> {
+        worker_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
         ++handled;
         return {};
       },
@@ -139,4 +143,5 @@ TEST_CASE("threaded workers pick up woken work and requeue what a crash left cla
   workers.stop();
   CHECK(handled == 21);
   CHECK(rig.store->count_deliveries()->done == 21);
+  CHECK(worker_nice == 10);  // below the HTTP threads that acknowledge webhooks
 }

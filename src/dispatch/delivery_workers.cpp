@@ -1,6 +1,8 @@
 #include "dispatch/delivery_workers.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -29,6 +31,8 @@ Result<void> DeliveryWorkers::start() {
   for (int i = 0; i < options_.count; ++i) {
     threads_.emplace_back([this, i] {
       pthread_setname_np(pthread_self(), "fh-worker");
+      // Linux gives each thread its own nice value, addressed by its thread id.
+      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), options_.nice);
       worker_loop(i == 0);
     });
   }

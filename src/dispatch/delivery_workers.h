@@ -35,6 +35,9 @@ struct DeliveryWorkerOptions {
   std::size_t claim_batch = 8;
   // Finished deliveries older than this are pruned once an hour.
   std::chrono::hours retention{24 * 14};
+  // Worker threads' nice value. Acknowledging webhooks is the latency-critical work; handling
+  // them can trail a burst, since every recorded delivery waits durably in the store.
+  int nice = 10;
   // Told about every delivery a worker finished with (metrics); may be empty.
   std::function<void(const Delivery&, DeliveryResult)> on_result;
 };
