@@ -7,7 +7,7 @@
 namespace forgehand {
 
 Result<std::unique_ptr<Forge>> make_forge(ForgeSettings settings,
-                                          const forges::ApiDependencies& dependencies) {
+                                          const ApiDependencies& dependencies) {
   switch (settings.kind) {
     case ForgeKind::github:
       return github::GithubForge::create(std::move(settings), dependencies);

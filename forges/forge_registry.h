@@ -4,12 +4,12 @@
 #include <memory>
 
 #include "forgehand/forge.h"
-#include "forges/common/api_caller.h"
+#include "util/api_caller.h"
 
 namespace forgehand {
 
 // Errors: `config` when the instance's credentials do not load (a bad App private key).
 Result<std::unique_ptr<Forge>> make_forge(ForgeSettings settings,
-                                          const forges::ApiDependencies& dependencies);
+                                          const ApiDependencies& dependencies);
 
 }  // namespace forgehand

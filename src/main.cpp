@@ -79,8 +79,8 @@ Result<Secret> resolve_if_configured(const SecretRef& reference) {
 }
 
 // One adapter per configured instance, with its API credentials resolved.
-Result<std::vector<std::unique_ptr<Forge>>> make_forges(
-    const ServerConfig& config, const forges::ApiDependencies& dependencies) {
+Result<std::vector<std::unique_ptr<Forge>>> make_forges(const ServerConfig& config,
+                                                        const ApiDependencies& dependencies) {
   std::vector<std::unique_ptr<Forge>> forges;
   for (const InstanceConfig& instance : config.instances) {
     ForgeSettings settings{instance.name,
@@ -206,7 +206,7 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
     processed.inc({delivery.instance, kNames[static_cast<int>(result)]});
   };
   HttplibClient http(HttplibClientOptions{.ca_bundle = config->ca_bundle});
-  forges::ApiDependencies api_dependencies{http, system_clock(), real_sleeper()};
+  ApiDependencies api_dependencies{http, system_clock(), real_sleeper()};
   auto forges = make_forges(*config, api_dependencies);
   if (!forges) {
     std::fprintf(stderr, "%s\n", forges.error().message.c_str());
@@ -259,7 +259,7 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
 
 int capabilities() {
   HttplibClient http;
-  forges::ApiDependencies dependencies{http, system_clock(), real_sleeper()};
+  ApiDependencies dependencies{http, system_clock(), real_sleeper()};
   for (ForgeKind kind : kAllForgeKinds) {
     auto forge = make_forge(ForgeSettings{std::string(to_string(kind)), kind, "", "", "", {}, {}},
                             dependencies);
@@ -295,7 +295,7 @@ int check_config(const std::string& path) {
   }
   if (problems == 0) {
     HttplibClient http;
-    forges::ApiDependencies dependencies{http, system_clock(), real_sleeper()};
+    ApiDependencies dependencies{http, system_clock(), real_sleeper()};
     if (auto forges = make_forges(*config, dependencies); !forges) {
       std::fprintf(stderr, "%s\n", forges.error().message.c_str());
       ++problems;

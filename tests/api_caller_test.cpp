@@ -1,4 +1,4 @@
-#include "forges/common/api_caller.h"
+#include "util/api_caller.h"
 
 #include <doctest/doctest.h>
 
@@ -45,7 +45,7 @@ struct Rig {
   ScriptedHttp http;
   testing::ManualClock clock;
   RecordingSleeper sleeper;
-  forges::ApiCaller api{http, clock, sleeper, "github"};
+  ApiCaller api{http, clock, sleeper, "github"};
   HttpRequest request{"POST", "https://api.github.com/repos/o/r/issues/1/comments", {}, "{}", ""};
 };
 
@@ -179,4 +179,13 @@ TEST_CASE("url helpers") {
   CHECK(split_url("http://gitea.local")->second == "/");
   CHECK_FALSE(split_url("ftp://x/y").has_value());
   CHECK(url_encode("group/sub group/project.git") == "group%2Fsub%20group%2Fproject.git");
+}
+
+TEST_CASE("model providers' nested error objects give their message") {
+  CHECK(api_error_message(
+            R"({"error":{"message":"Incorrect API key provided","type":"invalid_request_error"}})") ==
+        "Incorrect API key provided");
+  CHECK(api_error_message(
+            R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})") ==
+        "Overloaded");
 }

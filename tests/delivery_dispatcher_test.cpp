@@ -24,7 +24,7 @@ Delivery delivery(const std::string& instance, const std::string& fixture_name,
 
 std::unique_ptr<Forge> forge(std::string instance, ForgeKind kind) {
   static const HttplibClient http;
-  forges::ApiDependencies dependencies{http, system_clock(), real_sleeper()};
+  ApiDependencies dependencies{http, system_clock(), real_sleeper()};
   return std::move(*make_forge({std::move(instance), kind, "", "", "", {}, {}}, dependencies));
 }
 

@@ -16,7 +16,7 @@ namespace {
 
 struct Dependencies {
   HttplibClient http;
-  forges::ApiDependencies api{http, system_clock(), real_sleeper()};
+  ApiDependencies api{http, system_clock(), real_sleeper()};
 };
 
 std::unique_ptr<Forge> build(ForgeSettings settings, const Dependencies& dependencies) {

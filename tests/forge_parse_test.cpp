@@ -43,7 +43,7 @@ Delivery delivery_from(const testing::Fixture& fixture, ForgeKind kind) {
 
 std::unique_ptr<Forge> forge_for(ForgeKind kind, std::string bot_login = "") {
   static const HttplibClient http;
-  forges::ApiDependencies dependencies{http, system_clock(), real_sleeper()};
+  ApiDependencies dependencies{http, system_clock(), real_sleeper()};
   auto forge = make_forge(
       ForgeSettings{std::string(to_string(kind)), kind, "", std::move(bot_login), "", {}, {}},
       dependencies);

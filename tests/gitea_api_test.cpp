@@ -17,7 +17,7 @@ struct Rig {
   testing::FakeGitea gitea;
   testing::ManualClock clock;
   HttplibClient http;
-  forges::ApiCaller api{http, clock, real_sleeper(), "forgejo"};
+  ApiCaller api{http, clock, real_sleeper(), "forgejo"};
   gitea::GiteaApi client{api, "forgejo", gitea.api_url(), Secret(testing::FakeGitea::kToken),
                          "forgehand-bot"};
   RepoRef repo{"alice/widgets",

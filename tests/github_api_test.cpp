@@ -26,7 +26,7 @@ struct Rig {
   testing::ManualClock clock;
   RecordingSleeper sleeper;
   HttplibClient http;
-  forges::ApiCaller api{http, clock, sleeper, "github"};
+  ApiCaller api{http, clock, sleeper, "github"};
   github::InstallationTokens tokens{
       api, github.url(),
       *github::AppJwtSigner::create(Secret(testing::generate_rsa_key().private_pem), "42"), clock};

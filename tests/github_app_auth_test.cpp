@@ -81,7 +81,7 @@ TEST_CASE("installation tokens are fetched once, cached, and refreshed 5 minutes
   testing::ManualClock clock;
   github.set_now(clock.now());
   HttplibClient http;
-  forges::ApiCaller api(http, clock, real_sleeper(), "github");
+  ApiCaller api(http, clock, real_sleeper(), "github");
   testing::RsaKeyPair key = testing::generate_rsa_key();
   github::InstallationTokens tokens(
       api, github.url(), *github::AppJwtSigner::create(Secret(key.private_pem), "42"), clock);

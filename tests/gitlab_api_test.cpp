@@ -17,7 +17,7 @@ struct Rig {
   testing::FakeGitlab gitlab;
   testing::ManualClock clock;
   HttplibClient http;
-  forges::ApiCaller api{http, clock, real_sleeper(), "gitlab"};
+  ApiCaller api{http, clock, real_sleeper(), "gitlab"};
   gitlab::GitlabApi client{api, gitlab.api_url(), Secret(testing::FakeGitlab::kToken)};
   RepoRef repo{"group/project",
                "5",

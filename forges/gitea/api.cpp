@@ -18,8 +18,8 @@ std::string repo_path(const RepoRef& repo) { return "/repos/" + repo.full_name; 
 
 }  // namespace
 
-GiteaApi::GiteaApi(const forges::ApiCaller& api, std::string forge, std::string api_url,
-                   Secret token, std::string git_username)
+GiteaApi::GiteaApi(const ApiCaller& api, std::string forge, std::string api_url, Secret token,
+                   std::string git_username)
     : api_(api),
       forge_(std::move(forge)),
       api_url_(std::move(api_url)),

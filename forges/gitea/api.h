@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "forgehand/forge.h"
-#include "forges/common/api_caller.h"
+#include "util/api_caller.h"
 
 namespace forgehand::gitea {
 
@@ -23,7 +23,7 @@ class GiteaApi {
  public:
   // `forge` is "gitea" or "forgejo" (for messages); `api_url` ends in /api/v1; `git_username`
   // is sent with the token for git (Gitea accepts any name with a token as password).
-  GiteaApi(const forges::ApiCaller& api, std::string forge, std::string api_url, Secret token,
+  GiteaApi(const ApiCaller& api, std::string forge, std::string api_url, Secret token,
            std::string git_username);
 
   Result<CommentRef> post_comment(const IssueRef& issue, std::string_view body) const;
@@ -52,7 +52,7 @@ class GiteaApi {
   Error actions_api_error(std::string_view operation, const Error& error,
                           const std::string& page) const;
 
-  const forges::ApiCaller& api_;
+  const ApiCaller& api_;
   std::string forge_;
   std::string api_url_;
   Secret token_;

@@ -3,13 +3,13 @@
 namespace forgehand::gitea {
 
 Result<std::unique_ptr<Forge>> GiteaForge::create(ForgeSettings settings, Flavour flavour,
-                                                  const forges::ApiDependencies& dependencies) {
+                                                  const ApiDependencies& dependencies) {
   std::unique_ptr<GiteaForge> forge(new GiteaForge(std::move(settings), flavour));
   const ForgeSettings& s = forge->settings_;
   if (!s.token.empty()) {
     std::string name(to_string(forge->kind()));
-    forge->caller_ = std::make_unique<forges::ApiCaller>(
-        dependencies.http, dependencies.clock, dependencies.sleeper, name, dependencies.retry);
+    forge->caller_ = std::make_unique<ApiCaller>(dependencies.http, dependencies.clock,
+                                                 dependencies.sleeper, name, dependencies.retry);
     // Gitea takes any username with a token as the password (services/auth/basic.go).
     std::string git_user = s.bot_login.empty() ? "forgehand" : s.bot_login;
     forge->api_ = std::make_unique<GiteaApi>(*forge->caller_, name, s.api_url, s.token, git_user);

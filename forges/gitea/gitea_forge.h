@@ -5,17 +5,17 @@
 #include <memory>
 
 #include "forgehand/forge.h"
-#include "forges/common/api_caller.h"
 #include "forges/common/api_forge.h"
 #include "forges/gitea/api.h"
 #include "forges/gitea/parse.h"
+#include "util/api_caller.h"
 
 namespace forgehand::gitea {
 
 class GiteaForge final : public forges::ApiForge<GiteaApi> {
  public:
   static Result<std::unique_ptr<Forge>> create(ForgeSettings settings, Flavour flavour,
-                                               const forges::ApiDependencies& dependencies);
+                                               const ApiDependencies& dependencies);
 
   ForgeKind kind() const override {
     return flavour_ == Flavour::gitea ? ForgeKind::gitea : ForgeKind::forgejo;
@@ -33,7 +33,7 @@ class GiteaForge final : public forges::ApiForge<GiteaApi> {
 
   ForgeSettings settings_;
   Flavour flavour_;
-  std::unique_ptr<forges::ApiCaller> caller_;
+  std::unique_ptr<ApiCaller> caller_;
   std::unique_ptr<GiteaApi> api_;
 };
 

@@ -37,7 +37,7 @@ bool failed_conclusion(std::string_view conclusion) {
 
 }  // namespace
 
-GithubApi::GithubApi(const forges::ApiCaller& api, std::string api_url, InstallationTokens& tokens)
+GithubApi::GithubApi(const ApiCaller& api, std::string api_url, InstallationTokens& tokens)
     : api_(api), api_url_(std::move(api_url)), tokens_(tokens) {}
 
 Result<Secret> GithubApi::installation_token(const RepoRef& repo) const {

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "forgehand/forge.h"
-#include "forges/common/api_caller.h"
 #include "forges/github/app_auth.h"
+#include "util/api_caller.h"
 
 namespace forgehand::github {
 
@@ -20,7 +20,7 @@ inline constexpr std::size_t kMaxCommentLength = 65536;
 
 class GithubApi {
  public:
-  GithubApi(const forges::ApiCaller& api, std::string api_url, InstallationTokens& tokens);
+  GithubApi(const ApiCaller& api, std::string api_url, InstallationTokens& tokens);
 
   Result<CommentRef> post_comment(const IssueRef& issue, std::string_view body) const;
   Result<void> edit_comment(const IssueRef& issue, std::string_view comment_id,
@@ -55,7 +55,7 @@ class GithubApi {
   Result<HttpResponse> call(std::string_view operation, const RepoRef& repo, std::string method,
                             std::string path, std::string body = {}) const;
 
-  const forges::ApiCaller& api_;
+  const ApiCaller& api_;
   std::string api_url_;
   InstallationTokens& tokens_;
 };

@@ -91,7 +91,7 @@ Result<std::string> AppJwtSigner::sign(TimePoint now) const {
   return signing_input + "." + base64url(signature);
 }
 
-InstallationTokens::InstallationTokens(const forges::ApiCaller& api, std::string api_url,
+InstallationTokens::InstallationTokens(const ApiCaller& api, std::string api_url,
                                        AppJwtSigner signer, const Clock& clock)
     : api_(api), api_url_(std::move(api_url)), signer_(std::move(signer)), clock_(clock) {}
 

@@ -13,7 +13,7 @@
 
 #include "forgehand/clock.h"
 #include "forgehand/error.h"
-#include "forges/common/api_caller.h"
+#include "util/api_caller.h"
 #include "util/secret.h"
 
 namespace forgehand::github {
@@ -40,7 +40,7 @@ class AppJwtSigner {
 
 class InstallationTokens {
  public:
-  InstallationTokens(const forges::ApiCaller& api, std::string api_url, AppJwtSigner signer,
+  InstallationTokens(const ApiCaller& api, std::string api_url, AppJwtSigner signer,
                      const Clock& clock);
 
   // The cached token for the installation, fetched anew when missing or within five minutes of
@@ -52,7 +52,7 @@ class InstallationTokens {
     Secret token;
     TimePoint expires_at;
   };
-  const forges::ApiCaller& api_;
+  const ApiCaller& api_;
   std::string api_url_;
   AppJwtSigner signer_;
   const Clock& clock_;

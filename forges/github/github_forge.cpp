@@ -5,13 +5,13 @@
 namespace forgehand::github {
 
 Result<std::unique_ptr<Forge>> GithubForge::create(ForgeSettings settings,
-                                                   const forges::ApiDependencies& dependencies) {
+                                                   const ApiDependencies& dependencies) {
   std::unique_ptr<GithubForge> forge(new GithubForge(std::move(settings)));
   const ForgeSettings& s = forge->settings_;
   if (!s.private_key.empty()) {
     auto signer = AppJwtSigner::create(s.private_key, s.app_id);
     if (!signer) return tl::unexpected(signer.error().context("instance " + s.instance));
-    forge->caller_ = std::make_unique<forges::ApiCaller>(
+    forge->caller_ = std::make_unique<ApiCaller>(
         dependencies.http, dependencies.clock, dependencies.sleeper, "github", dependencies.retry);
     forge->tokens_ = std::make_unique<InstallationTokens>(*forge->caller_, s.api_url,
                                                           std::move(*signer), dependencies.clock);

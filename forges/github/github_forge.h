@@ -4,10 +4,10 @@
 #include <memory>
 
 #include "forgehand/forge.h"
-#include "forges/common/api_caller.h"
 #include "forges/common/api_forge.h"
 #include "forges/github/api.h"
 #include "forges/github/app_auth.h"
+#include "util/api_caller.h"
 
 namespace forgehand::github {
 
@@ -15,7 +15,7 @@ class GithubForge final : public forges::ApiForge<GithubApi> {
  public:
   // Errors: `config` when an App private key is given but does not load.
   static Result<std::unique_ptr<Forge>> create(ForgeSettings settings,
-                                               const forges::ApiDependencies& dependencies);
+                                               const ApiDependencies& dependencies);
 
   ForgeKind kind() const override { return ForgeKind::github; }
   const std::string& instance() const override { return settings_.instance; }
@@ -30,7 +30,7 @@ class GithubForge final : public forges::ApiForge<GithubApi> {
   explicit GithubForge(ForgeSettings settings) : settings_(std::move(settings)) {}
 
   ForgeSettings settings_;
-  std::unique_ptr<forges::ApiCaller> caller_;
+  std::unique_ptr<ApiCaller> caller_;
   std::unique_ptr<InstallationTokens> tokens_;
   std::unique_ptr<GithubApi> api_;
 };

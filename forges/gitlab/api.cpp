@@ -58,8 +58,7 @@ Permission permission_for(std::int64_t access_level) {
 
 }  // namespace
 
-GitlabApi::GitlabApi(const forges::ApiCaller& api, std::string api_url, Secret token,
-                     bool oauth_token)
+GitlabApi::GitlabApi(const ApiCaller& api, std::string api_url, Secret token, bool oauth_token)
     : api_(api),
       api_url_(std::move(api_url)),
       token_(std::move(token)),

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "forgehand/forge.h"
-#include "forges/common/api_caller.h"
+#include "util/api_caller.h"
 
 namespace forgehand::gitlab {
 
@@ -21,8 +21,7 @@ class GitlabApi {
  public:
   // `api_url` ends in /api/v4. An OAuth token goes in Authorization: Bearer; access tokens
   // (personal, project, group) in PRIVATE-TOKEN (docs.gitlab.com/api/rest/authentication).
-  GitlabApi(const forges::ApiCaller& api, std::string api_url, Secret token,
-            bool oauth_token = false);
+  GitlabApi(const ApiCaller& api, std::string api_url, Secret token, bool oauth_token = false);
 
   Result<CommentRef> post_comment(const IssueRef& issue, std::string_view body) const;
   Result<void> edit_comment(const IssueRef& issue, std::string_view comment_id,
@@ -51,7 +50,7 @@ class GitlabApi {
   std::string project(const RepoRef& repo) const;
   static std::string noteable(const IssueRef& issue);
 
-  const forges::ApiCaller& api_;
+  const ApiCaller& api_;
   std::string api_url_;
   Secret token_;
   bool oauth_token_;

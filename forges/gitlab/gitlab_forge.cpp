@@ -5,11 +5,11 @@
 namespace forgehand::gitlab {
 
 Result<std::unique_ptr<Forge>> GitlabForge::create(ForgeSettings settings,
-                                                   const forges::ApiDependencies& dependencies) {
+                                                   const ApiDependencies& dependencies) {
   std::unique_ptr<GitlabForge> forge(new GitlabForge(std::move(settings)));
   const ForgeSettings& s = forge->settings_;
   if (!s.token.empty()) {
-    forge->caller_ = std::make_unique<forges::ApiCaller>(
+    forge->caller_ = std::make_unique<ApiCaller>(
         dependencies.http, dependencies.clock, dependencies.sleeper, "gitlab", dependencies.retry);
     forge->api_ = std::make_unique<GitlabApi>(*forge->caller_, s.api_url, s.token, s.oauth_token);
   }

@@ -4,16 +4,16 @@
 #include <memory>
 
 #include "forgehand/forge.h"
-#include "forges/common/api_caller.h"
 #include "forges/common/api_forge.h"
 #include "forges/gitlab/api.h"
+#include "util/api_caller.h"
 
 namespace forgehand::gitlab {
 
 class GitlabForge final : public forges::ApiForge<GitlabApi> {
  public:
   static Result<std::unique_ptr<Forge>> create(ForgeSettings settings,
-                                               const forges::ApiDependencies& dependencies);
+                                               const ApiDependencies& dependencies);
 
   ForgeKind kind() const override { return ForgeKind::gitlab; }
   const std::string& instance() const override { return settings_.instance; }
@@ -27,7 +27,7 @@ class GitlabForge final : public forges::ApiForge<GitlabApi> {
   explicit GitlabForge(ForgeSettings settings) : settings_(std::move(settings)) {}
 
   ForgeSettings settings_;
-  std::unique_ptr<forges::ApiCaller> caller_;
+  std::unique_ptr<ApiCaller> caller_;
   std::unique_ptr<GitlabApi> api_;
 };
 

@@ -1,9 +1,9 @@
-#include "forges/common/api_caller.h"
+#include "util/api_caller.h"
 
 #include <charconv>
 #include <nlohmann/json.hpp>
 
-namespace forgehand::forges {
+namespace forgehand {
 
 namespace {
 
@@ -65,14 +65,18 @@ ErrorCode code_for(int status) {
 
 }  // namespace
 
-std::string forge_message(std::string_view body) {
+std::string api_error_message(std::string_view body) {
   auto json = nlohmann::json::parse(body, nullptr, false);
   std::string message;
   if (json.is_object()) {
     for (const char* key : {"message", "error", "error_description"}) {
       auto it = json.find(key);
       if (it == json.end()) continue;
-      message = it->is_string() ? it->get<std::string>() : it->dump();
+      if (it->is_object() && it->contains("message") && (*it)["message"].is_string()) {
+        message = (*it)["message"].get<std::string>();  // OpenAI, Anthropic: {"error": {...}}
+      } else {
+        message = it->is_string() ? it->get<std::string>() : it->dump();
+      }
       break;
     }
     // GitHub's 422s carry the specifics in errors[].message (or errors[].code).
@@ -92,11 +96,15 @@ std::string forge_message(std::string_view body) {
 }
 
 ApiCaller::ApiCaller(const HttpClient& http, const Clock& clock, const Sleeper& sleeper,
-                     std::string forge, RetryPolicy policy)
-    : http_(http), clock_(clock), sleeper_(sleeper), forge_(std::move(forge)), policy_(policy) {}
+                     std::string service, RetryPolicy policy)
+    : http_(http),
+      clock_(clock),
+      sleeper_(sleeper),
+      service_(std::move(service)),
+      policy_(policy) {}
 
 Result<HttpResponse> ApiCaller::call(std::string_view operation, const HttpRequest& request) const {
-  std::string context = forge_ + ": " + std::string(operation);
+  std::string context = service_ + ": " + std::string(operation);
   int attempts = 0;
   int waits = 0;
   auto backoff = policy_.backoff;
@@ -112,7 +120,7 @@ Result<HttpResponse> ApiCaller::call(std::string_view operation, const HttpReque
         continue;
       }
       return fail(ErrorCode::rate_limited, context + ": HTTP " + std::to_string(response->status) +
-                                               ": " + forge_message(response->body) +
+                                               ": " + api_error_message(response->body) +
                                                " (the forge asks to wait " +
                                                std::to_string(wait.count()) + " s)");
     }
@@ -125,10 +133,10 @@ Result<HttpResponse> ApiCaller::call(std::string_view operation, const HttpReque
     if (response->status >= 400) {
       return fail(code_for(response->status), context + ": HTTP " +
                                                   std::to_string(response->status) + ": " +
-                                                  forge_message(response->body));
+                                                  api_error_message(response->body));
     }
     return std::move(*response);
   }
 }
 
-}  // namespace forgehand::forges
+}  // namespace forgehand

@@ -1,8 +1,8 @@
 #pragma once
-// Every forge API call goes through here: bounded retries with exponential backoff on connection
-// errors and 5xx; on 429 (and GitHub's secondary-rate-limit 403) a wait for Retry-After or the
-// reset header, when it fits the bound; errors that name the forge, the operation, the HTTP status
-// and the forge's own message. Thread-safe.
+// Every call to a forge's or a model provider's API goes through here: bounded retries with
+// exponential backoff on connection errors and 5xx; on 429 (and GitHub's secondary-rate-limit
+// 403) a wait for Retry-After or the reset header, when it fits the bound; errors that name the
+// service, the operation, the HTTP status and the service's own message. Thread-safe.
 
 #include <chrono>
 #include <string>
@@ -12,7 +12,7 @@
 #include "forgehand/error.h"
 #include "util/http_client.h"
 
-namespace forgehand::forges {
+namespace forgehand {
 
 struct RetryPolicy {
   int max_attempts = 4;                    // for connection errors and 5xx, the first included
@@ -21,7 +21,7 @@ struct RetryPolicy {
   int max_rate_limit_waits = 2;
 };
 
-// What an adapter needs to reach its forge; shared by all adapters, outliving them.
+// What an API client needs to reach its service; shared by all clients, outliving them.
 struct ApiDependencies {
   const HttpClient& http;
   const Clock& clock;
@@ -31,7 +31,8 @@ struct ApiDependencies {
 
 class ApiCaller {
  public:
-  ApiCaller(const HttpClient& http, const Clock& clock, const Sleeper& sleeper, std::string forge,
+  // `service` names the forge or provider in errors: "github", "gitlab-corp", "openai".
+  ApiCaller(const HttpClient& http, const Clock& clock, const Sleeper& sleeper, std::string service,
             RetryPolicy policy = {});
 
   // Returns any 2xx or 3xx response (callers that expect a redirect read it). Errors:
@@ -41,18 +42,18 @@ class ApiCaller {
   // "<forge>: <operation>: HTTP <status>: <the forge's message>".
   Result<HttpResponse> call(std::string_view operation, const HttpRequest& request) const;
 
-  const std::string& forge() const { return forge_; }
+  const std::string& service() const { return service_; }
 
  private:
   const HttpClient& http_;
   const Clock& clock_;
   const Sleeper& sleeper_;
-  std::string forge_;
+  std::string service_;
   RetryPolicy policy_;
 };
 
-// The forge's own error text from a JSON error body ("message", "error", GitHub's "errors",
-// GitLab's field map), else the start of the body.
-std::string forge_message(std::string_view body);
+// The service's own error text from a JSON error body ("message", "error", GitHub's "errors",
+// GitLab's field map, OpenAI's {"error": {"message"}}), else the start of the body.
+std::string api_error_message(std::string_view body);
 
-}  // namespace forgehand::forges
+}  // namespace forgehand
