@@ -105,9 +105,10 @@ TEST_CASE("GitHub's secondary rate limit 403 waits; a reset too far away fails c
   auto limited = exhausted.api.call("post comment", exhausted.request);
   REQUIRE_FALSE(limited.has_value());
   CHECK(limited.error().code == ErrorCode::rate_limited);
+  CHECK(limited.error().http_status == 403);
   CHECK(limited.error().message ==
         "github: post comment: HTTP 403: API rate limit exceeded for installation ID 1. "
-        "(the forge asks to wait 2700 s)");
+        "(the service asks to wait 2700 s)");
   CHECK(exhausted.sleeper.slept.empty());
 }
 
@@ -134,6 +135,7 @@ TEST_CASE("client errors are not retried and carry the forge's own message") {
   auto invalid = rig.api.call("open pull request", rig.request);
   REQUIRE_FALSE(invalid.has_value());
   CHECK(invalid.error().code == ErrorCode::invalid_argument);
+  CHECK(invalid.error().http_status == 422);
   CHECK(invalid.error().message ==
         "github: open pull request: HTTP 422: Validation Failed: A pull request already exists "
         "for o:forgehand/1-fix.");

@@ -245,5 +245,5 @@ TEST_CASE("over real HTTP: a 502 is retried, a secondary rate limit is waited ou
   REQUIRE_FALSE(limited.has_value());
   CHECK(limited.error().code == ErrorCode::rate_limited);
   CHECK(limited.error().message ==
-        "github: post comment: HTTP 429: API rate limit exceeded (the forge asks to wait 3600 s)");
+        "github: post comment: HTTP 429: API rate limit exceeded (the service asks to wait 3600 s)");
 }

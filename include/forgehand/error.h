@@ -29,10 +29,11 @@ enum class ErrorCode {
 struct Error {
   ErrorCode code = ErrorCode::internal;
   std::string message;
+  int http_status = 0;  // the remote's HTTP status when the error is its answer; 0 otherwise
 
-  // Prefixes the message with the operation that failed, keeping the code.
+  // Prefixes the message with the operation that failed, keeping the code and status.
   Error context(std::string_view outer) const& {
-    return Error{code, std::string(outer) + ": " + message};
+    return Error{code, std::string(outer) + ": " + message, http_status};
   }
 };
 

@@ -119,10 +119,12 @@ Result<HttpResponse> ApiCaller::call(std::string_view operation, const HttpReque
         sleeper_.sleep_for(std::chrono::duration_cast<std::chrono::milliseconds>(wait));
         continue;
       }
-      return fail(ErrorCode::rate_limited, context + ": HTTP " + std::to_string(response->status) +
-                                               ": " + api_error_message(response->body) +
-                                               " (the forge asks to wait " +
-                                               std::to_string(wait.count()) + " s)");
+      return tl::unexpected(Error{ErrorCode::rate_limited,
+                                  context + ": HTTP " + std::to_string(response->status) + ": " +
+                                      api_error_message(response->body) +
+                                      " (the service asks to wait " + std::to_string(wait.count()) +
+                                      " s)",
+                                  response->status});
     }
     if (retryable && attempts < policy_.max_attempts) {
       sleeper_.sleep_for(backoff);
@@ -131,9 +133,10 @@ Result<HttpResponse> ApiCaller::call(std::string_view operation, const HttpReque
     }
     if (!response) return tl::unexpected(response.error().context(context));
     if (response->status >= 400) {
-      return fail(code_for(response->status), context + ": HTTP " +
-                                                  std::to_string(response->status) + ": " +
-                                                  api_error_message(response->body));
+      return tl::unexpected(Error{code_for(response->status),
+                                  context + ": HTTP " + std::to_string(response->status) + ": " +
+                                      api_error_message(response->body),
+                                  response->status});
     }
     return std::move(*response);
   }
