@@ -13,6 +13,7 @@
 #include "dispatch/delivery_dispatcher.h"
 #include "dispatch/delivery_workers.h"
 #include "forges/forge_registry.h"
+#include "providers/provider_set.h"
 #include "server/http_server.h"
 #include "server/intake.h"
 #include "server/verify.h"
@@ -208,6 +209,12 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
   HttplibClient http(HttplibClientOptions{.ca_bundle = config->ca_bundle});
   ApiDependencies api_dependencies{http, system_clock(), real_sleeper()};
   auto forges = make_forges(*config, api_dependencies);
+  // Built now so a provider key that does not resolve stops start-up, not the first session.
+  auto models = providers::ProviderSet::create(*config, system_clock(), real_sleeper());
+  if (!models) {
+    std::fprintf(stderr, "%s\n", models.error().message.c_str());
+    return 2;
+  }
   if (!forges) {
     std::fprintf(stderr, "%s\n", forges.error().message.c_str());
     return 2;
@@ -302,8 +309,10 @@ int check_config(const std::string& path) {
     }
   }
   if (problems > 0) return 1;
-  std::printf("%s: ok (%zu forge instance%s)\n", path.c_str(), config->instances.size(),
-              config->instances.size() == 1 ? "" : "s");
+  std::printf("%s: ok (%zu forge instance%s, %zu model provider%s, %zu route%s)\n", path.c_str(),
+              config->instances.size(), config->instances.size() == 1 ? "" : "s",
+              config->providers.size(), config->providers.size() == 1 ? "" : "s",
+              config->routes.size(), config->routes.size() == 1 ? "" : "s");
   return 0;
 }
 

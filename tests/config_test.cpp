@@ -36,6 +36,10 @@ TEST_CASE("the example config is valid and complete") {
   CHECK(config->instances[1].signing_token.configured());
   CHECK(config->instances[3].kind == ForgeKind::forgejo);
   CHECK(config->instances[3].api_url == "https://codeberg.org/api/v1");
+  REQUIRE(config->providers.size() == 4);
+  CHECK(config->providers[2].api_version == "2024-10-21");
+  REQUIRE(config->routes.size() == 3);
+  CHECK(config->routes[1].providers == std::vector<std::string>{"azure", "local"});
 }
 
 TEST_CASE("defaults fill what a minimal config leaves out") {
@@ -199,5 +203,5 @@ TEST_CASE("forgehand check-config exits non-zero with the problems, zero when va
       << "'}]\n";
   testing::ChildProcess check({"check-config", dir.file("good.yaml")}, dir.path().string());
   CHECK(check.wait() == 0);
-  CHECK(contains(check.stdout_text(), "ok (1 forge instance)"));
+  CHECK(contains(check.stdout_text(), "ok (1 forge instance, 0 model providers, 0 routes)"));
 }

@@ -107,17 +107,33 @@ class Checker {
   std::vector<std::string> errors_;
 };
 
-constexpr std::string_view kTopKeys[] = {"listen",       "public_url",
-                                         "data_dir",     "max_body_bytes",
-                                         "http_threads", "delivery_retention_days",
-                                         "ca_bundle",    "store",
-                                         "workers",      "instances"};
+constexpr std::string_view kTopKeys[] = {
+    "listen",         "public_url",   "data_dir",
+    "max_body_bytes", "http_threads", "delivery_retention_days",
+    "ca_bundle",      "store",        "workers",
+    "instances",      "providers",    "routes"};
 constexpr std::string_view kStoreKeys[] = {"driver", "path"};
 constexpr std::string_view kWorkerKeys[] = {"count", "max_attempts", "retry_initial_seconds",
                                             "retry_max_seconds"};
 constexpr std::string_view kInstanceKeys[] = {
     "name",      "type",   "api_url",     "webhook_secret", "signing_token", "insecure_no_secret",
     "bot_login", "app_id", "private_key", "token",          "token_type"};
+
+constexpr std::string_view kProviderKeys[] = {"name",
+                                              "kind",
+                                              "base_url",
+                                              "model",
+                                              "api_version",
+                                              "credential",
+                                              "headers",
+                                              "timeout_seconds",
+                                              "max_output_tokens",
+                                              "price",
+                                              "data_boundary",
+                                              "failover_on_auth_errors"};
+constexpr std::string_view kPriceKeys[] = {"input_per_million", "output_per_million"};
+constexpr std::string_view kProviderKinds[] = {"openai", "openai-compatible", "azure-openai",
+                                               "anthropic", "gemini"};
 
 bool valid_instance_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
@@ -351,6 +367,168 @@ void read_workers(Checker& check, const YAML::Node& node, WorkerConfig& workers)
   }
 }
 
+std::string default_provider_url(std::string_view kind) {
+  if (kind == "openai") return "https://api.openai.com/v1";
+  if (kind == "anthropic") return "https://api.anthropic.com";
+  if (kind == "gemini") return "https://generativelanguage.googleapis.com/v1beta";
+  return {};  // openai-compatible and azure-openai name their own endpoint
+}
+
+std::optional<double> non_negative_number(Checker& check, const YAML::Node& node,
+                                          const std::string& path) {
+  double value = 0;
+  if (!node.IsScalar() || !YAML::convert<double>::decode(node, value) || value < 0) {
+    check.error(node, path, "must be a number, 0 or more");
+    return std::nullopt;
+  }
+  return value;
+}
+
+void read_provider(Checker& check, const YAML::Node& node, const std::string& path,
+                   ServerConfig& config) {
+  if (!check.is_map(node, path)) return;
+  check.check_keys(node, path, kProviderKeys);
+  ProviderConfig provider;
+  if (YAML::Node name = node["name"]) {
+    if (auto value = check.string(name, path + ".name")) {
+      if (!valid_instance_name(*value)) {
+        check.error(name, path + ".name", "must be 1-64 characters of a-z, 0-9, '-', '_' or '.'");
+      }
+      for (const ProviderConfig& other : config.providers) {
+        if (other.name == *value) {
+          check.error(name, path + ".name", "provider \"" + *value + "\" is defined twice");
+        }
+      }
+      provider.name = *value;
+    }
+  } else {
+    check.error(node, path + ".name", "is required");
+  }
+  if (YAML::Node kind = node["kind"]) {
+    if (auto value = check.string(kind, path + ".kind")) {
+      if (std::find(std::begin(kProviderKinds), std::end(kProviderKinds), *value) ==
+          std::end(kProviderKinds)) {
+        std::string message =
+            "must be one of openai, openai-compatible, azure-openai, anthropic, gemini";
+        if (auto guess = text::closest_match(*value, kProviderKinds)) {
+          message += " (did you mean " + *guess + "?)";
+        }
+        check.error(kind, path + ".kind", message);
+      }
+      provider.kind = *value;
+    }
+  } else {
+    check.error(node, path + ".kind", "is required");
+  }
+  provider.base_url = default_provider_url(provider.kind);
+  if (YAML::Node url = node["base_url"]) {
+    if (auto value = check.string(url, path + ".base_url")) {
+      if (!is_http_url(*value)) check.error(url, path + ".base_url", "must be an http(s):// URL");
+      while (value->ends_with('/')) value->pop_back();
+      provider.base_url = *value;
+    }
+  } else if (provider.base_url.empty() &&
+             (provider.kind == "openai-compatible" || provider.kind == "azure-openai")) {
+    check.error(node, path + ".base_url", "is required for " + provider.kind + " providers");
+  }
+  if (YAML::Node model = node["model"]) {
+    if (auto value = check.string(model, path + ".model")) provider.model = *value;
+  } else {
+    check.error(
+        node, path + ".model",
+        provider.kind == "azure-openai" ? "is required (the deployment name)" : "is required");
+  }
+  if (YAML::Node version = node["api_version"]) {
+    if (provider.kind != "azure-openai") {
+      check.error(version, path + ".api_version", "is only for azure-openai providers");
+    }
+    if (auto value = check.string(version, path + ".api_version")) provider.api_version = *value;
+  } else if (provider.kind == "azure-openai") {
+    provider.api_version = "2024-10-21";
+  }
+  if (YAML::Node credential = node["credential"]) {
+    read_secret_ref(check, credential, path + ".credential", provider.credential);
+  } else if (!provider.kind.empty() && provider.kind != "openai-compatible") {
+    check.error(node, path + ".credential", "is required for " + provider.kind + " providers");
+  }
+  if (YAML::Node headers = node["headers"]) {
+    if (!headers.IsMap()) {
+      check.error(headers, path + ".headers", "must be a mapping of header names to values");
+    } else {
+      for (auto it = headers.begin(); it != headers.end(); ++it) {
+        std::string key = it->first.Scalar();
+        if (auto value = check.string(it->second, path + ".headers." + key)) {
+          provider.headers.emplace_back(key, *value);
+        }
+      }
+    }
+  }
+  if (YAML::Node timeout = node["timeout_seconds"]) {
+    if (auto value = check.integer(timeout, path + ".timeout_seconds", 1, 3600)) {
+      provider.timeout = std::chrono::seconds(*value);
+    }
+  }
+  if (YAML::Node max = node["max_output_tokens"]) {
+    if (auto value = check.integer(max, path + ".max_output_tokens", 1, 1'000'000)) {
+      provider.max_output_tokens = *value;
+    }
+  }
+  if (YAML::Node price = node["price"]) {
+    if (check.is_map(price, path + ".price")) {
+      check.check_keys(price, path + ".price", kPriceKeys);
+      if (YAML::Node input = price["input_per_million"]) {
+        if (auto value = non_negative_number(check, input, path + ".price.input_per_million")) {
+          provider.input_price_per_million = *value;
+        }
+      }
+      if (YAML::Node output = price["output_per_million"]) {
+        if (auto value = non_negative_number(check, output, path + ".price.output_per_million")) {
+          provider.output_price_per_million = *value;
+        }
+      }
+    }
+  }
+  if (YAML::Node boundary = node["data_boundary"]) {
+    if (auto value = check.string(boundary, path + ".data_boundary")) {
+      if (*value != "local" && *value != "approved" && *value != "external") {
+        check.error(boundary, path + ".data_boundary", "must be local, approved or external");
+      }
+      provider.data_boundary = *value;
+    }
+  }
+  if (YAML::Node failover = node["failover_on_auth_errors"]) {
+    if (auto value = check.boolean(failover, path + ".failover_on_auth_errors")) {
+      provider.failover_on_auth_errors = *value;
+    }
+  }
+  config.providers.push_back(std::move(provider));
+}
+
+void read_routes(Checker& check, const YAML::Node& node, ServerConfig& config) {
+  if (!check.is_map(node, "routes")) return;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    std::string name = it->first.Scalar();
+    std::string path = "routes." + name;
+    RouteConfig route{name, {}};
+    if (!it->second.IsSequence() || it->second.size() == 0) {
+      check.error(it->second, path, "must be a non-empty list of provider names, tried in order");
+      continue;
+    }
+    for (std::size_t i = 0; i < it->second.size(); ++i) {
+      std::string item_path = path + "[" + std::to_string(i) + "]";
+      auto provider = check.string(it->second[i], item_path);
+      if (!provider) continue;
+      bool known = std::any_of(config.providers.begin(), config.providers.end(),
+                               [&](const ProviderConfig& p) { return p.name == *provider; });
+      if (!known) {
+        check.error(it->second[i], item_path, "no provider named \"" + *provider + "\"");
+      }
+      route.providers.push_back(*provider);
+    }
+    config.routes.push_back(std::move(route));
+  }
+}
+
 }  // namespace
 
 const InstanceConfig* ServerConfig::find_instance(std::string_view name) const {
@@ -437,6 +615,16 @@ Result<ServerConfig> parse_server_config(std::string_view yaml, std::string_view
       }
     }
   }
+  if (YAML::Node providers = root["providers"]) {
+    if (!providers.IsSequence()) {
+      check.error(providers, "providers", "must be a list of model providers");
+    } else {
+      for (std::size_t i = 0; i < providers.size(); ++i) {
+        read_provider(check, providers[i], "providers[" + std::to_string(i) + "]", config);
+      }
+    }
+  }
+  if (YAML::Node routes = root["routes"]) read_routes(check, routes, config);
   if (config.instances.empty() && check.errors().empty()) {
     check.error(root, "instances", "at least one forge instance is required");
   }

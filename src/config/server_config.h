@@ -5,8 +5,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "forgehand/error.h"
@@ -42,6 +44,29 @@ struct InstanceConfig {
   bool oauth_token = false;
 };
 
+// A model provider forgehand may call; keys stay in forgehand, referenced like every secret.
+struct ProviderConfig {
+  std::string name;
+  std::string kind;  // openai, openai-compatible, azure-openai, anthropic, gemini
+  std::string base_url;
+  std::string model;        // azure-openai: the deployment name
+  std::string api_version;  // azure-openai only
+  SecretRef credential;     // optional for openai-compatible (local servers)
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::chrono::seconds timeout{120};
+  std::int64_t max_output_tokens = 4096;
+  double input_price_per_million = 0;
+  double output_price_per_million = 0;
+  std::string data_boundary = "external";  // local, approved, external: what policy may allow
+  bool failover_on_auth_errors = false;
+};
+
+// A route: the providers to try, in order.
+struct RouteConfig {
+  std::string name;
+  std::vector<std::string> providers;
+};
+
 struct StoreConfig {
   std::string driver = "sqlite";
   std::string path;  // absolute once loaded
@@ -68,6 +93,8 @@ struct ServerConfig {
   StoreConfig store;
   WorkerConfig workers;
   std::vector<InstanceConfig> instances;
+  std::vector<ProviderConfig> providers;
+  std::vector<RouteConfig> routes;
   // True when the embedded defaults are in use: the webhook secret is generated on first start.
   bool generated_secret = false;
 
