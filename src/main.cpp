@@ -209,14 +209,14 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
   HttplibClient http(HttplibClientOptions{.ca_bundle = config->ca_bundle});
   ApiDependencies api_dependencies{http, system_clock(), real_sleeper()};
   auto forges = make_forges(*config, api_dependencies);
+  if (!forges) {
+    std::fprintf(stderr, "%s\n", forges.error().message.c_str());
+    return 2;
+  }
   // Built now so a provider key that does not resolve stops start-up, not the first session.
   auto models = providers::ProviderSet::create(*config, system_clock(), real_sleeper());
   if (!models) {
     std::fprintf(stderr, "%s\n", models.error().message.c_str());
-    return 2;
-  }
-  if (!forges) {
-    std::fprintf(stderr, "%s\n", forges.error().message.c_str());
     return 2;
   }
   // Triggers and policy decide what an event leads to; until they exist, events are logged.
