@@ -2,24 +2,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "providers/wire.h"
+
 namespace forgehand::providers {
 
 namespace {
 
 using nlohmann::json;
-
-std::string host_of(const std::string& url) {
-  auto parts = split_url(url);
-  std::string origin = parts ? parts->first : url;
-  auto scheme = origin.find("://");
-  return scheme == std::string::npos ? origin : origin.substr(scheme + 3);
-}
-
-// Tool arguments arrive as JSON text in forgehand's model; Anthropic wants the object.
-json arguments_object(const std::string& arguments) {
-  json parsed = json::parse(arguments.empty() ? "{}" : arguments, nullptr, false);
-  return parsed.is_object() ? parsed : json::object();
-}
 
 StopReason stop_reason(std::string_view reason) {
   if (reason == "end_turn" || reason == "stop_sequence") return StopReason::end_turn;
@@ -76,7 +65,7 @@ void build_messages(const std::vector<Message>& messages, json& body) {
 }  // namespace
 
 AnthropicProvider::AnthropicProvider(AnthropicSettings settings, const ApiCaller& api)
-    : settings_(std::move(settings)), api_(api), host_(host_of(settings_.base_url)) {}
+    : settings_(std::move(settings)), api_(api), host_(url_host(settings_.base_url)) {}
 
 Result<ChatResponse> AnthropicProvider::complete(const ChatRequest& request) const {
   json body = {{"model", settings_.model},

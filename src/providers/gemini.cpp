@@ -2,23 +2,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "providers/wire.h"
+
 namespace forgehand::providers {
 
 namespace {
 
 using nlohmann::json;
-
-std::string host_of(const std::string& url) {
-  auto parts = split_url(url);
-  std::string origin = parts ? parts->first : url;
-  auto scheme = origin.find("://");
-  return scheme == std::string::npos ? origin : origin.substr(scheme + 3);
-}
-
-json arguments_object(const std::string& arguments) {
-  json parsed = json::parse(arguments.empty() ? "{}" : arguments, nullptr, false);
-  return parsed.is_object() ? parsed : json::object();
-}
 
 // Gemini has two roles, user and model. A function's result is a functionResponse part in a
 // user turn; its `response` must be an object, so the tool's text goes in {"content": ...}.
@@ -34,7 +24,7 @@ void append_part(json& contents, const char* role, json part) {
 }  // namespace
 
 GeminiProvider::GeminiProvider(GeminiSettings settings, const ApiCaller& api)
-    : settings_(std::move(settings)), api_(api), host_(host_of(settings_.base_url)) {}
+    : settings_(std::move(settings)), api_(api), host_(url_host(settings_.base_url)) {}
 
 Result<ChatResponse> GeminiProvider::complete(const ChatRequest& request) const {
   json body;

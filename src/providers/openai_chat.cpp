@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "providers/wire.h"
+
 namespace forgehand::providers {
 
 namespace {
@@ -63,11 +65,7 @@ std::int64_t count_at(const json& object, const char* key) {
 }  // namespace
 
 OpenAiChatProvider::OpenAiChatProvider(OpenAiChatSettings settings, const ApiCaller& api)
-    : settings_(std::move(settings)), api_(api) {
-  auto parts = split_url(settings_.base_url);
-  std::string origin = parts ? parts->first : settings_.base_url;
-  host_ = origin.substr(origin.find("://") == std::string::npos ? 0 : origin.find("://") + 3);
-}
+    : settings_(std::move(settings)), api_(api), host_(url_host(settings_.base_url)) {}
 
 Result<ChatResponse> OpenAiChatProvider::complete(const ChatRequest& request) const {
   json body;
