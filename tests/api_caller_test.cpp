@@ -35,16 +35,10 @@ class ScriptedHttp final : public HttpClient {
   mutable std::vector<HttpRequest> sent_;
 };
 
-class RecordingSleeper final : public Sleeper {
- public:
-  void sleep_for(std::chrono::milliseconds duration) const override { slept.push_back(duration); }
-  mutable std::vector<std::chrono::milliseconds> slept;
-};
-
 struct Rig {
   ScriptedHttp http;
   testing::ManualClock clock;
-  RecordingSleeper sleeper;
+  testing::RecordingSleeper sleeper;
   ApiCaller api{http, clock, sleeper, "github"};
   HttpRequest request{"POST", "https://api.github.com/repos/o/r/issues/1/comments", {}, "{}", ""};
 };
@@ -59,7 +53,7 @@ TEST_CASE("5xx and connection errors are retried with doubling backoff") {
   auto response = rig.api.call("post comment", rig.request);
   REQUIRE(response.has_value());
   CHECK(response->status == 201);
-  CHECK(rig.sleeper.slept == std::vector<std::chrono::milliseconds>{500ms, 1000ms});
+  CHECK(rig.sleeper.slept() == std::vector<std::chrono::milliseconds>{500ms, 1000ms});
 }
 
 TEST_CASE("retries are bounded and the error names forge, operation, status and message") {
@@ -83,7 +77,7 @@ TEST_CASE("429 waits for Retry-After, then succeeds") {
   rig.http.then(429, R"({"message":"Too many requests"})", {{"retry-after", "3"}});
   rig.http.then(200, "{}");
   CHECK(rig.api.call("list jobs", rig.request).has_value());
-  CHECK(rig.sleeper.slept == std::vector<std::chrono::milliseconds>{3000ms});
+  CHECK(rig.sleeper.slept() == std::vector<std::chrono::milliseconds>{3000ms});
 }
 
 TEST_CASE("GitHub's secondary rate limit 403 waits; a reset too far away fails clearly") {
@@ -93,7 +87,7 @@ TEST_CASE("GitHub's secondary rate limit 403 waits; a reset too far away fails c
       R"({"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."})");
   rig.http.then(201, "{}");
   CHECK(rig.api.call("post comment", rig.request).has_value());
-  CHECK(rig.sleeper.slept == std::vector<std::chrono::milliseconds>{60000ms});
+  CHECK(rig.sleeper.slept() == std::vector<std::chrono::milliseconds>{60000ms});
 
   Rig exhausted;
   auto reset = std::chrono::duration_cast<std::chrono::seconds>(
@@ -109,7 +103,7 @@ TEST_CASE("GitHub's secondary rate limit 403 waits; a reset too far away fails c
   CHECK(limited.error().message ==
         "github: post comment: HTTP 403: API rate limit exceeded for installation ID 1. "
         "(the service asks to wait 2700 s)");
-  CHECK(exhausted.sleeper.slept.empty());
+  CHECK(exhausted.sleeper.slept().empty());
 }
 
 TEST_CASE("GitLab's RateLimit-Reset is honoured, and waits are bounded in number") {
@@ -124,7 +118,7 @@ TEST_CASE("GitLab's RateLimit-Reset is honoured, and waits are bounded in number
   auto limited = rig.api.call("post note", rig.request);
   REQUIRE_FALSE(limited.has_value());
   CHECK(limited.error().code == ErrorCode::rate_limited);
-  CHECK(rig.sleeper.slept == std::vector<std::chrono::milliseconds>{10000ms, 10000ms});
+  CHECK(rig.sleeper.slept() == std::vector<std::chrono::milliseconds>{10000ms, 10000ms});
 }
 
 TEST_CASE("client errors are not retried and carry the forge's own message") {
@@ -184,9 +178,10 @@ TEST_CASE("url helpers") {
 }
 
 TEST_CASE("model providers' nested error objects give their message") {
-  CHECK(api_error_message(
-            R"({"error":{"message":"Incorrect API key provided","type":"invalid_request_error"}})") ==
-        "Incorrect API key provided");
+  CHECK(
+      api_error_message(
+          R"({"error":{"message":"Incorrect API key provided","type":"invalid_request_error"}})") ==
+      "Incorrect API key provided");
   CHECK(api_error_message(
             R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})") ==
         "Overloaded");

@@ -15,16 +15,10 @@ using nlohmann::json;
 
 namespace {
 
-class RecordingSleeper final : public Sleeper {
- public:
-  void sleep_for(std::chrono::milliseconds duration) const override { slept.push_back(duration); }
-  mutable std::vector<std::chrono::milliseconds> slept;
-};
-
 struct Rig {
   testing::FakeGithub github;
   testing::ManualClock clock;
-  RecordingSleeper sleeper;
+  testing::RecordingSleeper sleeper;
   HttplibClient http;
   ApiCaller api{http, clock, sleeper, "github"};
   github::InstallationTokens tokens{
@@ -238,12 +232,13 @@ TEST_CASE("over real HTTP: a 502 is retried, a secondary rate limit is waited ou
   auto posted = rig.client.post_comment(issue, "hello");
   REQUIRE_MESSAGE(posted.has_value(), posted.error().message);
   CHECK(rig.github.requests_to("/repos/octo-org/hello-world/issues/3/comments").size() == 3);
-  CHECK(rig.sleeper.slept == std::vector<std::chrono::milliseconds>{500ms, 30000ms});
+  CHECK(rig.sleeper.slept() == std::vector<std::chrono::milliseconds>{500ms, 30000ms});
 
   rig.github.inject({429, R"({"message":"API rate limit exceeded"})", {{"Retry-After", "3600"}}});
   auto limited = rig.client.post_comment(issue, "hello again");
   REQUIRE_FALSE(limited.has_value());
   CHECK(limited.error().code == ErrorCode::rate_limited);
-  CHECK(limited.error().message ==
-        "github: post comment: HTTP 429: API rate limit exceeded (the service asks to wait 3600 s)");
+  CHECK(
+      limited.error().message ==
+      "github: post comment: HTTP 429: API rate limit exceeded (the service asks to wait 3600 s)");
 }

@@ -92,18 +92,4 @@ const Router* ProviderSet::route(std::string_view name) const {
   return nullptr;
 }
 
-const Provider* ProviderSet::provider(std::string_view name) const {
-  for (const Entry& entry : entries_) {
-    if (entry.config.name == name) return entry.provider.get();
-  }
-  return nullptr;
-}
-
-const ProviderConfig* ProviderSet::settings(std::string_view name) const {
-  for (const Entry& entry : entries_) {
-    if (entry.config.name == name) return &entry.config;
-  }
-  return nullptr;
-}
-
 }  // namespace forgehand::providers

@@ -23,9 +23,6 @@ class ProviderSet {
                                                      const Sleeper& sleeper);
 
   const Router* route(std::string_view name) const;
-  const Provider* provider(std::string_view name) const;
-  const ProviderConfig* settings(std::string_view name) const;
-  std::size_t size() const { return entries_.size(); }
 
  private:
   struct Entry {

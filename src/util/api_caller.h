@@ -42,8 +42,6 @@ class ApiCaller {
   // "<forge>: <operation>: HTTP <status>: <the forge's message>".
   Result<HttpResponse> call(std::string_view operation, const HttpRequest& request) const;
 
-  const std::string& service() const { return service_; }
-
  private:
   const HttpClient& http_;
   const Clock& clock_;

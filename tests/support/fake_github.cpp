@@ -75,7 +75,7 @@ void FakeGithub::install_routes() {
                  ++tokens_issued_;
                  reply(res, 201,
                        {{"token", "ghs_token" + std::to_string(tokens_issued_)},
-                        {"expires_at", iso8601(now_ + token_lifetime_)},
+                        {"expires_at", iso8601(now_ + std::chrono::hours(1))},
                         {"permissions", {{"issues", "write"}, {"contents", "write"}}},
                         {"repository_selection", "all"}});
                });
@@ -253,11 +253,6 @@ void FakeGithub::install_routes() {
                 authorized([](const httplib::Request& req, httplib::Response& res) {
                   reply(res, 200, {{"id", std::stoll(req.matches[2])}});
                 }));
-}
-
-void FakeGithub::set_token_lifetime(std::chrono::seconds lifetime) {
-  std::lock_guard lock(mutex_);
-  token_lifetime_ = lifetime;
 }
 
 void FakeGithub::set_now(std::chrono::system_clock::time_point now) {

@@ -14,14 +14,12 @@ class FakeGithub final : public FakeServer {
  public:
   FakeGithub();
 
-  // Tokens the fake hands out expire this long after `now`.
-  void set_token_lifetime(std::chrono::seconds lifetime);
+  // Tokens the fake hands out expire an hour after this time.
   void set_now(std::chrono::system_clock::time_point now);
 
  private:
   void install_routes();
 
-  std::chrono::seconds token_lifetime_{3600};
   std::chrono::system_clock::time_point now_;
   int tokens_issued_ = 0;
   int next_id_ = 1000;

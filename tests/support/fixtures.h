@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "forgehand/clock.h"
 #include "forgehand/delivery.h"
@@ -63,6 +64,23 @@ class ManualClock final : public Clock {
  private:
   mutable std::mutex mutex_;
   TimePoint now_;
+};
+
+// Records the waits it is asked for instead of waiting. Thread-safe.
+class RecordingSleeper final : public Sleeper {
+ public:
+  void sleep_for(std::chrono::milliseconds duration) const override {
+    std::lock_guard lock(mutex_);
+    slept_.push_back(duration);
+  }
+  std::vector<std::chrono::milliseconds> slept() const {
+    std::lock_guard lock(mutex_);
+    return slept_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::vector<std::chrono::milliseconds> slept_;
 };
 
 }  // namespace forgehand::testing
