@@ -1,9 +1,13 @@
 #include "forges/common/comment_text.h"
 
+#include "util/redact.h"
+
 namespace forgehand::forges {
 
-std::string fit_comment(std::string_view body, std::size_t limit) {
-  if (body.size() <= limit) return std::string(body);
+std::string outgoing_comment(std::string_view text, std::size_t limit) {
+  std::string redacted = redact(text);
+  std::string_view body = redacted;
+  if (body.size() <= limit) return redacted;
   std::string note = "\n\n---\n*forgehand: this comment was cut to fit the forge's limit; " +
                      std::to_string(body.size()) + " bytes were written.*";
   std::size_t keep = limit > note.size() ? limit - note.size() : 0;

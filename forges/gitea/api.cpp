@@ -64,7 +64,7 @@ Result<PullRequestInfo> pull_request_from(const json& pr, const std::string& for
 }  // namespace
 
 Result<CommentRef> GiteaApi::post_comment(const IssueRef& issue, std::string_view body) const {
-  json payload = {{"body", forges::fit_comment(body, kMaxCommentLength)}};
+  json payload = {{"body", forges::outgoing_comment(body, kMaxCommentLength)}};
   auto response =
       call("post comment", "POST",
            repo_path(issue.repo) + "/issues/" + std::to_string(issue.number) + "/comments",
@@ -78,7 +78,7 @@ Result<CommentRef> GiteaApi::post_comment(const IssueRef& issue, std::string_vie
 
 Result<void> GiteaApi::edit_comment(const IssueRef& issue, std::string_view comment_id,
                                     std::string_view body) const {
-  json payload = {{"body", forges::fit_comment(body, kMaxCommentLength)}};
+  json payload = {{"body", forges::outgoing_comment(body, kMaxCommentLength)}};
   auto response =
       call("edit comment", "PATCH",
            repo_path(issue.repo) + "/issues/comments/" + std::string(comment_id), payload.dump());
@@ -102,7 +102,7 @@ Result<PullRequestInfo> GiteaApi::open_pull_request(const RepoRef& repo,
   json payload = {{"head", spec.head},
                   {"base", spec.base},
                   {"title", (spec.draft ? "WIP: " : "") + spec.title},
-                  {"body", forges::fit_comment(spec.body, kMaxCommentLength)}};
+                  {"body", forges::outgoing_comment(spec.body, kMaxCommentLength)}};
   auto response = call("open pull request", "POST", repo_path(repo) + "/pulls", payload.dump());
   if (!response) return tl::unexpected(response.error());
   auto pr = forges::parse_response(*response, forge_, "open pull request");

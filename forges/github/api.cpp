@@ -68,7 +68,7 @@ Result<HttpResponse> GithubApi::call(std::string_view operation, const RepoRef& 
 }
 
 Result<CommentRef> GithubApi::post_comment(const IssueRef& issue, std::string_view body) const {
-  json payload = {{"body", forges::fit_comment(body, kMaxCommentLength)}};
+  json payload = {{"body", forges::outgoing_comment(body, kMaxCommentLength)}};
   auto response = call(
       "post comment", issue.repo, "POST",
       "/repos/" + issue.repo.full_name + "/issues/" + std::to_string(issue.number) + "/comments",
@@ -82,7 +82,7 @@ Result<CommentRef> GithubApi::post_comment(const IssueRef& issue, std::string_vi
 
 Result<void> GithubApi::edit_comment(const IssueRef& issue, std::string_view comment_id,
                                      std::string_view body) const {
-  json payload = {{"body", forges::fit_comment(body, kMaxCommentLength)}};
+  json payload = {{"body", forges::outgoing_comment(body, kMaxCommentLength)}};
   auto response =
       call("edit comment", issue.repo, "PATCH",
            "/repos/" + issue.repo.full_name + "/issues/comments/" + std::string(comment_id),
@@ -106,7 +106,7 @@ Result<PullRequestInfo> GithubApi::open_pull_request(const RepoRef& repo,
                                                      const PullRequestSpec& spec) const {
   json payload = {
       {"title", spec.title}, {"head", spec.head},
-      {"base", spec.base},   {"body", forges::fit_comment(spec.body, kMaxCommentLength)},
+      {"base", spec.base},   {"body", forges::outgoing_comment(spec.body, kMaxCommentLength)},
       {"draft", spec.draft}, {"maintainer_can_modify", true}};
   auto response = call("open pull request", repo, "POST", "/repos/" + repo.full_name + "/pulls",
                        payload.dump());

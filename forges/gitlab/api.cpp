@@ -88,7 +88,7 @@ std::string GitlabApi::noteable(const IssueRef& issue) {
 }
 
 Result<CommentRef> GitlabApi::post_comment(const IssueRef& issue, std::string_view body) const {
-  json payload = {{"body", forges::fit_comment(body, kMaxCommentLength)}};
+  json payload = {{"body", forges::outgoing_comment(body, kMaxCommentLength)}};
   auto response =
       call("post note", "POST", project(issue.repo) + noteable(issue) + "/notes", payload.dump());
   if (!response) return tl::unexpected(response.error());
@@ -104,7 +104,7 @@ Result<CommentRef> GitlabApi::post_comment(const IssueRef& issue, std::string_vi
 
 Result<void> GitlabApi::edit_comment(const IssueRef& issue, std::string_view comment_id,
                                      std::string_view body) const {
-  json payload = {{"body", forges::fit_comment(body, kMaxCommentLength)}};
+  json payload = {{"body", forges::outgoing_comment(body, kMaxCommentLength)}};
   auto response = call("edit note", "PUT",
                        project(issue.repo) + noteable(issue) + "/notes/" + std::string(comment_id),
                        payload.dump());
@@ -128,7 +128,7 @@ Result<PullRequestInfo> GitlabApi::open_pull_request(const RepoRef& repo,
   json payload = {{"source_branch", spec.head},
                   {"target_branch", spec.base},
                   {"title", (spec.draft ? "Draft: " : "") + spec.title},
-                  {"description", forges::fit_comment(spec.body, kMaxCommentLength)},
+                  {"description", forges::outgoing_comment(spec.body, kMaxCommentLength)},
                   {"remove_source_branch", true}};
   auto response =
       call("open merge request", "POST", project(repo) + "/merge_requests", payload.dump());

@@ -7,6 +7,8 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "util/redact.h"
+
 namespace forgehand::log {
 
 namespace {
@@ -53,6 +55,7 @@ void write(Level level, std::string_view message, std::initializer_list<Field> f
   }
   // Replacement keeps a line valid JSON even when a field carries invalid UTF-8 from a request.
   std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  text = redact(text);
   text.push_back('\n');
   std::lock_guard lock(g_sink_mutex);
   if (g_sink) {

@@ -6,6 +6,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "util/log.h"
+#include "util/redact.h"
+
 namespace forgehand {
 
 namespace {
@@ -44,6 +47,11 @@ Result<Secret> resolve_secret(std::string_view reference) {
   if (value.empty()) {
     return fail(ErrorCode::config, std::string(reference) + " is empty");
   }
+  if (value.size() < Redactor::kMinimumValueLength) {
+    log::warn("secret is too short to be redacted from output; use a longer one",
+              {{"reference", reference}, {"minimum_length", Redactor::kMinimumValueLength}});
+  }
+  process_redactor().add(value);
   return Secret(std::move(value));
 }
 
