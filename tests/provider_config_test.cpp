@@ -126,7 +126,8 @@ TEST_CASE("a ProviderSet routes real requests, keeping keys inside") {
 
   openai.inject({503, R"({"error":{"message":"overloaded"}})", {}});
   openai.inject({503, R"({"error":{"message":"overloaded"}})", {}});
-  auto outcome = route->complete({{{Role::user, "hi"}}, {}, 0});
+  providers::SessionLedger ledger;
+  auto outcome = route->complete({{{Role::user, "hi"}}, {}, 0}, ledger);
   REQUIRE_MESSAGE(outcome.result.has_value(), outcome.result.error().message);
   CHECK(outcome.calls.size() == 2);
   CHECK(outcome.calls[1].provider == "claude");

@@ -58,12 +58,23 @@ tl::unexpected<Error> http_error(ErrorCode code, int status, std::string message
 
 const ChatRequest kRequest{{{Role::user, "fix it"}}, {}, 0};
 
+testing::ManualClock g_clock;
+testing::RecordingSleeper g_sleeper;
+
+Router make_router(std::string name, std::vector<RouteStep> steps) {
+  return Router(std::move(name), std::move(steps), g_clock, g_sleeper);
+}
+
+RouteOutcome complete(const Router& router, const ChatRequest& request = kRequest) {
+  SessionLedger unlimited;
+  return router.complete(request, unlimited);
+}
+
 }  // namespace
 
 TEST_CASE("the first provider's answer is used, with its usage and cost recorded") {
   ScriptedProvider openai("openai", "gpt-4o", {answer(1'000'000, 500'000)});
-  Router router("default", {{&openai, {2.5, 10}}});
-  auto outcome = router.complete(kRequest);
+  auto outcome = complete(make_router("default", {{&openai, {2.5, 10}}}));
   REQUIRE(outcome.result.has_value());
   REQUIRE(outcome.calls.size() == 1);
   CHECK(outcome.calls[0].http_status == 200);
@@ -79,8 +90,7 @@ TEST_CASE("429, 5xx, connection errors and timeouts fail over, in order, each re
   ScriptedProvider c("ollama", "qwen2.5-coder", {fail(ErrorCode::unavailable, "refused")});
   ScriptedProvider d("azure", "gpt-4o-prod", {fail(ErrorCode::timeout, "slow")});
   ScriptedProvider e("anthropic", "claude-sonnet-4-5", {answer(10, 20)});
-  Router router("resilient", {{&a}, {&b}, {&c}, {&d}, {&e}});
-  auto outcome = router.complete(kRequest);
+  auto outcome = complete(make_router("resilient", {{&a}, {&b}, {&c}, {&d}, {&e}}));
   REQUIRE(outcome.result.has_value());
   REQUIRE(outcome.calls.size() == 5);
   CHECK(outcome.calls[0].failover_reason == "rate limited (HTTP 429)");
@@ -99,19 +109,19 @@ TEST_CASE("a refused key fails over only where configured; a bad request never d
                            {http_error(ErrorCode::unauthorized, 401, "bad key"),
                             http_error(ErrorCode::unauthorized, 401, "bad key")});
   ScriptedProvider backup("anthropic", "claude", {answer(1, 1)});
-  auto strict = Router("strict", {{&revoked}, {&backup}}).complete(kRequest);
+  auto strict = complete(make_router("strict", {{&revoked}, {&backup}}));
   REQUIRE_FALSE(strict.result.has_value());
   CHECK(strict.result.error().code == ErrorCode::unauthorized);
   CHECK(strict.result.error().message == "route strict: bad key");
   CHECK(backup.calls == 0);
-  auto lenient = Router("lenient", {{&revoked, {}, true}, {&backup}}).complete(kRequest);
+  auto lenient = complete(make_router("lenient", {{&revoked, {}, true}, {&backup}}));
   REQUIRE(lenient.result.has_value());
   CHECK(lenient.calls[0].failover_reason == "credentials refused (HTTP 401)");
 
   ScriptedProvider picky("openai", "gpt-4o",
                          {http_error(ErrorCode::invalid_argument, 400, "context too long")});
   ScriptedProvider unused("anthropic", "claude", {answer(1, 1)});
-  auto refused = Router("r", {{&picky}, {&unused}}).complete(kRequest);
+  auto refused = complete(make_router("r", {{&picky}, {&unused}}));
   CHECK_FALSE(refused.result.has_value());
   CHECK(unused.calls == 0);
   CHECK(refused.calls.size() == 1);
@@ -121,7 +131,7 @@ TEST_CASE("when every provider fails, the outcome says so and keeps every call")
   ScriptedProvider a("openai", "gpt-4o", {http_error(ErrorCode::rate_limited, 429, "openai: 429")});
   ScriptedProvider b("anthropic", "claude",
                      {http_error(ErrorCode::unavailable, 529, "overloaded")});
-  auto outcome = Router("default", {{&a}, {&b}}).complete(kRequest);
+  auto outcome = complete(make_router("default", {{&a}, {&b}}));
   REQUIRE_FALSE(outcome.result.has_value());
   CHECK(outcome.result.error().message == "route default: every provider failed: overloaded");
   REQUIRE(outcome.calls.size() == 2);
@@ -149,16 +159,96 @@ TEST_CASE("over real HTTP: OpenAI rate-limits, Anthropic answers") {
                                Secret(testing::FakeAnthropic::kKey)},
                               anthropic_api);
 
-  openai_server.inject(
-      {429, R"({"error":{"message":"Rate limit reached"}})", {{"Retry-After", "30"}}});
-  Router router("default", {{&openai, {2.5, 10}}, {&anthropic, {3, 15}}});
-  auto outcome = router.complete(kRequest);
-  REQUIRE_MESSAGE(outcome.result.has_value(), outcome.result.error().message);
-  CHECK(outcome.result->message.content == "Hello!");
-  REQUIRE(outcome.calls.size() == 2);
-  CHECK(outcome.calls[0].http_status == 429);
-  CHECK(outcome.calls[0].failover_reason == "rate limited (HTTP 429)");
-  CHECK(outcome.calls[1].provider == "anthropic");
-  CHECK(outcome.calls[1].usage.output_tokens == 12);
-  CHECK(outcome.calls[1].cost == doctest::Approx((31 * 3.0 + 12 * 15.0) / 1e6));
+  Router router("default", {{&openai, {2.5, 10}}, {&anthropic, {3, 15}}}, clock, g_sleeper);
+
+  SUBCASE("a Retry-After that fits the session's deadline is waited for once") {
+    openai_server.inject(
+        {429, R"({"error":{"message":"Rate limit reached"}})", {{"Retry-After", "20"}}});
+    SessionLedger ledger({0, 0, clock.now() + std::chrono::minutes(5)});
+    auto before = g_sleeper.slept().size();
+    auto outcome = router.complete(kRequest, ledger);
+    REQUIRE_MESSAGE(outcome.result.has_value(), outcome.result.error().message);
+    REQUIRE(outcome.calls.size() == 2);
+    CHECK(outcome.calls[0].failover_reason == "rate limited (HTTP 429); waited 20 s as asked");
+    CHECK(outcome.calls[1].provider == "openai");
+    REQUIRE(g_sleeper.slept().size() == before + 1);
+    CHECK(g_sleeper.slept().back() == std::chrono::seconds(20));
+    CHECK(ledger.calls().size() == 2);
+  }
+
+  SUBCASE("a Retry-After past the deadline fails over at once; a second 429 is not waited for") {
+    openai_server.inject(
+        {429, R"({"error":{"message":"Rate limit reached"}})", {{"Retry-After", "30"}}});
+    SessionLedger ledger({0, 0, clock.now() + std::chrono::seconds(10)});
+    auto before = g_sleeper.slept().size();
+    auto outcome = router.complete(kRequest, ledger);
+    REQUIRE_MESSAGE(outcome.result.has_value(), outcome.result.error().message);
+    CHECK(outcome.result->message.content == "Hello!");
+    REQUIRE(outcome.calls.size() == 2);
+    CHECK(outcome.calls[0].http_status == 429);
+    CHECK(outcome.calls[0].failover_reason == "rate limited (HTTP 429)");
+    CHECK(outcome.calls[1].provider == "anthropic");
+    CHECK(outcome.calls[1].usage.output_tokens == 12);
+    CHECK(outcome.calls[1].cost == doctest::Approx((31 * 3.0 + 12 * 15.0) / 1e6));
+    CHECK(g_sleeper.slept().size() == before);
+    CHECK(ledger.cost() == doctest::Approx(outcome.calls[1].cost));
+  }
+}
+
+TEST_CASE("Retry-After is honoured once per completion, then the route moves on") {
+  auto limited = [] {
+    Error error{ErrorCode::rate_limited, "openai: 429", 429, std::chrono::seconds(1)};
+    return tl::unexpected(error);
+  };
+  ScriptedProvider a("openai", "gpt-4o", {limited(), limited()});
+  ScriptedProvider b("anthropic", "claude", {answer(1, 1)});
+  auto outcome = complete(make_router("r", {{&a}, {&b}}));
+  REQUIRE(outcome.result.has_value());
+  REQUIRE(outcome.calls.size() == 3);
+  CHECK(outcome.calls[0].failover_reason == "rate limited (HTTP 429); waited 1 s as asked");
+  CHECK(outcome.calls[1].failover_reason == "rate limited (HTTP 429)");
+  CHECK(outcome.calls[2].provider == "anthropic");
+}
+
+TEST_CASE("a spent budget stops the route before the next call, with what was spent") {
+  SUBCASE("tokens") {
+    ScriptedProvider a("openai", "gpt-4o", {answer(800, 300)});
+    SessionLedger ledger({1000, 0, {}});
+    Router router = make_router("r", {{&a, {}, false, 4096}});
+    REQUIRE(router.complete(kRequest, ledger).result.has_value());
+    auto refused = router.complete(kRequest, ledger);
+    REQUIRE_FALSE(refused.result.has_value());
+    CHECK(refused.result.error().code == ErrorCode::budget_exhausted);
+    CHECK(refused.result.error().message ==
+          "route r: the session's token budget is spent: 1100 of 1000 tokens used");
+    CHECK(a.calls == 1);
+    CHECK(refused.calls.empty());
+  }
+  SUBCASE("cost, summed over calls at each provider's price") {
+    ScriptedProvider a("openai", "gpt-4o", {answer(1'000'000, 0), answer(1'000'000, 0)});
+    SessionLedger ledger({0, 4.0, {}});
+    Router router = make_router("r", {{&a, {2.5, 10}}});
+    REQUIRE(router.complete(kRequest, ledger).result.has_value());
+    REQUIRE(router.complete(kRequest, ledger).result.has_value());
+    CHECK(ledger.cost() == doctest::Approx(5.0));
+    auto refused = router.complete(kRequest, ledger);
+    CHECK(refused.result.error().message ==
+          "route r: the session's cost budget is spent: 5.0000 of 4.0000");
+  }
+  SUBCASE("time") {
+    ScriptedProvider a("openai", "gpt-4o", {answer(1, 1)});
+    SessionLedger ledger({0, 0, g_clock.now()});
+    auto refused = make_router("r", {{&a}}).complete(kRequest, ledger);
+    CHECK(refused.result.error().code == ErrorCode::budget_exhausted);
+    CHECK(a.calls == 0);
+  }
+}
+
+TEST_CASE("the output tokens asked for are capped by what is left of the token budget") {
+  SessionLedger ledger({1000, 0, {}});
+  CHECK(ledger.output_allowance(0, 4096) == 1000);
+  CHECK(ledger.output_allowance(200, 4096) == 200);
+  ledger.record({"p", "m", "h", 200, 0, {700, 100}, 0, "", ""});
+  CHECK(ledger.output_allowance(0, 4096) == 200);
+  CHECK(SessionLedger().output_allowance(0, 4096) == 4096);
 }

@@ -2,6 +2,8 @@
 // The error vocabulary every module shares: a closed set of codes and a message written
 // outer-to-inner ("github: parse issue_comment: missing comment.body"). Plain values.
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tl/expected.hpp>
@@ -24,16 +26,19 @@ enum class ErrorCode {
   config,             // configuration is invalid or incomplete
   io,                 // local storage or filesystem failed
   internal,           // a bug: an invariant did not hold
+  budget_exhausted,   // a session spent its token or cost budget
 };
 
 struct Error {
   ErrorCode code = ErrorCode::internal;
   std::string message;
   int http_status = 0;  // the remote's HTTP status when the error is its answer; 0 otherwise
+  // How long the remote asked us to wait (Retry-After) when it rate-limited us.
+  std::optional<std::chrono::seconds> retry_after = std::nullopt;
 
-  // Prefixes the message with the operation that failed, keeping the code and status.
+  // Prefixes the message with the operation that failed, keeping everything else.
   Error context(std::string_view outer) const& {
-    return Error{code, std::string(outer) + ": " + message, http_status};
+    return Error{code, std::string(outer) + ": " + message, http_status, retry_after};
   }
 };
 

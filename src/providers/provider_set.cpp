@@ -78,9 +78,9 @@ Result<std::unique_ptr<ProviderSet>> ProviderSet::create(const ServerConfig& con
       steps.push_back(RouteStep{
           entry->provider.get(),
           Price{entry->config.input_price_per_million, entry->config.output_price_per_million},
-          entry->config.failover_on_auth_errors});
+          entry->config.failover_on_auth_errors, entry->config.max_output_tokens});
     }
-    set->routers_.emplace_back(route.name, std::move(steps));
+    set->routers_.emplace_back(route.name, std::move(steps), clock, sleeper);
   }
   return set;
 }

@@ -5,10 +5,14 @@
 // on. A session's model attribution is built from these records. Immutable; thread-safe when its
 // providers are.
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "forgehand/clock.h"
 #include "forgehand/provider.h"
+#include "providers/session_ledger.h"
 
 namespace forgehand::providers {
 
@@ -22,20 +26,8 @@ double cost_of(const Usage& usage, const Price& price);
 struct RouteStep {
   const Provider* provider = nullptr;
   Price price;
-  bool failover_on_auth_errors = false;  // a revoked key moves on instead of failing the turn
-};
-
-// One attempt at one provider.
-struct ProviderCall {
-  std::string provider;
-  std::string model;
-  std::string endpoint_host;
-  int http_status = 0;  // 200 when it answered; the error's status; 0 when no answer came back
-  double latency_seconds = 0;
-  Usage usage;
-  double cost = 0;
-  std::string failover_reason;  // why the next provider was tried; empty when this one answered
-  std::string error;            // the failure, when there was one
+  bool failover_on_auth_errors = false;   // a revoked key moves on instead of failing the turn
+  std::int64_t max_output_tokens = 4096;  // the provider's configured default
 };
 
 struct RouteOutcome {
@@ -45,14 +37,26 @@ struct RouteOutcome {
 
 class Router {
  public:
-  Router(std::string route, std::vector<RouteStep> steps);
+  // A rate limit's Retry-After is honoured at most once per completion, and only when the wait
+  // is no longer than this and ends before the session's deadline; otherwise the route fails
+  // over at once.
+  static constexpr std::chrono::seconds kMaxRetryAfterWait{60};
+
+  Router(std::string route, std::vector<RouteStep> steps, const Clock& clock,
+         const Sleeper& sleeper);
 
   const std::string& route() const { return route_; }
-  RouteOutcome complete(const ChatRequest& request) const;
+  const std::vector<RouteStep>& steps() const { return steps_; }
+
+  // Checks the ledger's budget before every attempt, caps the output tokens asked for by what is
+  // left of it, and records every attempt in it.
+  RouteOutcome complete(const ChatRequest& request, SessionLedger& ledger) const;
 
  private:
   std::string route_;
   std::vector<RouteStep> steps_;
+  const Clock& clock_;
+  const Sleeper& sleeper_;
 };
 
 // "anthropic claude-sonnet-4-5 (api.anthropic.com), after openai gpt-4o: rate limited (HTTP 429)"

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace forgehand {
 
@@ -27,10 +28,9 @@ bool rate_limited(const HttpResponse& response) {
          response.body.find("secondary rate limit") != std::string::npos;
 }
 
-// How long the forge asks us to wait: Retry-After seconds, else the reset time (GitHub
-// x-ratelimit-reset, GitLab RateLimit-Reset, both Unix seconds), else GitHub's documented
-// minimum of one minute.
-std::chrono::seconds requested_wait(const HttpResponse& response, TimePoint now) {
+// How long the service asks us to wait: Retry-After seconds, else the reset time (GitHub
+// x-ratelimit-reset, GitLab RateLimit-Reset, both Unix seconds); nothing when it does not say.
+std::optional<std::chrono::seconds> requested_wait(const HttpResponse& response, TimePoint now) {
   if (auto seconds = integer_header(response, "retry-after")) {
     return std::chrono::seconds(std::max(0LL, *seconds));
   }
@@ -41,7 +41,7 @@ std::chrono::seconds requested_wait(const HttpResponse& response, TimePoint now)
                       std::chrono::duration_cast<std::chrono::seconds>(until));
     }
   }
-  return std::chrono::seconds(60);
+  return std::nullopt;
 }
 
 ErrorCode code_for(int status) {
@@ -113,7 +113,9 @@ Result<HttpResponse> ApiCaller::call(std::string_view operation, const HttpReque
     auto response = http_.send(request);
     bool retryable = !response || response->status >= 500;
     if (response && rate_limited(*response)) {
-      auto wait = requested_wait(*response, clock_.now());
+      auto asked = requested_wait(*response, clock_.now());
+      // GitHub documents waiting at least a minute when it names no time.
+      auto wait = asked.value_or(std::chrono::seconds(60));
       if (waits < policy_.max_rate_limit_waits && wait <= policy_.max_rate_limit_wait) {
         ++waits;
         sleeper_.sleep_for(std::chrono::duration_cast<std::chrono::milliseconds>(wait));
@@ -124,7 +126,7 @@ Result<HttpResponse> ApiCaller::call(std::string_view operation, const HttpReque
                                       api_error_message(response->body) +
                                       " (the service asks to wait " + std::to_string(wait.count()) +
                                       " s)",
-                                  response->status});
+                                  response->status, asked});
     }
     if (retryable && attempts < policy_.max_attempts) {
       sleeper_.sleep_for(backoff);

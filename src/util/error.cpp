@@ -23,6 +23,7 @@ int http_status(ErrorCode code) {
     case ErrorCode::payload_too_large:
       return 413;
     case ErrorCode::rate_limited:
+    case ErrorCode::budget_exhausted:
       return 429;
     case ErrorCode::not_supported:
       return 501;
@@ -68,6 +69,8 @@ std::string_view to_string(ErrorCode code) {
       return "io";
     case ErrorCode::internal:
       return "internal";
+    case ErrorCode::budget_exhausted:
+      return "budget_exhausted";
   }
   return "internal";
 }
