@@ -115,8 +115,10 @@ TEST_CASE("commands: unknown verbs and bad arguments answer with help") {
        "reply help: `aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa…` is not a route name (letters, "
        "digits, '.', '_' and '-', up to 64)"},
       {"hidden character in a route", "@forgehand retry --route \u200Bfast",
-       "reply help: `\uFFFDfast` is not a route name (letters, digits, '.', '_' and '-', up "
-       "to 64)"},
+       "reply help: the command has hidden characters in it; type it again"},
+      {"hidden character after status", "@forgehand status \u2066",
+       "reply help: the command has hidden characters in it; type it again"},
+      {"help ignores what follows", "@forgehand help \u200B", "reply help"},
       {"cancel takes nothing", "@forgehand cancel it",
        "reply help: `cancel` takes no arguments; write it alone after @forgehand"},
       {"status takes nothing", "@forgehand status please",

@@ -483,10 +483,12 @@ Command parse_command(std::string_view body, std::string_view bot_name) {
   std::string_view word = line.substr(head->verb_begin, head->verb_end - head->verb_begin);
   std::string_view args = line.substr(head->verb_end);
   if (word.empty()) return help("");
-  if (word.find(kHiddenMark) != npos) {
+  std::string verb = lower(word);
+  // fix instructions are task text: their hidden parts are removed and reported instead.
+  bool arguments_hidden = verb != "fix" && verb != "help" && args.find(kHiddenMark) != npos;
+  if (word.find(kHiddenMark) != npos || arguments_hidden) {
     return help("the command has hidden characters in it; type it again");
   }
-  std::string verb = lower(word);
   if (verb == "fix") {
     // Line i of `marked` equals line i of `raw` up to its first mark, and the head has none.
     std::vector<Line> raw_lines = split_lines(raw);
