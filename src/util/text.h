@@ -1,5 +1,5 @@
 #pragma once
-// Text helpers shared by configuration checks and (later) the comment command parser.
+// Text helpers shared by configuration checks and the comment command parser.
 // Pure functions.
 
 #include <optional>
