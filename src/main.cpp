@@ -4,16 +4,20 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "config/server_config.h"
 #include "dispatch/delivery_dispatcher.h"
 #include "dispatch/delivery_workers.h"
 #include "forges/forge_registry.h"
+#include "providers/provider_check.h"
 #include "providers/provider_set.h"
+#include "proxy/model_proxy.h"
 #include "server/http_server.h"
 #include "server/intake.h"
 #include "server/verify.h"
@@ -21,6 +25,7 @@
 #include "util/crypto.h"
 #include "util/http_client.h"
 #include "util/log.h"
+#include "util/redact.h"
 #include "util/secret.h"
 
 namespace fs = std::filesystem;
@@ -219,6 +224,14 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
     std::fprintf(stderr, "%s\n", models.error().message.c_str());
     return 2;
   }
+  proxy::ModelProxy model_proxy(
+      proxy::ModelProxyOptions{config->model_proxy_host, config->model_proxy_port}, system_clock());
+  if (!config->routes.empty()) {
+    if (auto started = model_proxy.start(); !started) {
+      std::fprintf(stderr, "%s\n", started.error().message.c_str());
+      return 2;
+    }
+  }
   // Triggers and policy decide what an event leads to; until they exist, events are logged.
   DeliveryDispatcher dispatcher(std::move(*forges), [](const Event& event) -> Result<void> {
     log::info("event", {{"delivery", event.delivery_id},
@@ -259,6 +272,7 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
   log::info("stopping: finishing in-flight requests", {{"signal", signal_number}});
   server.stop();
   workers.stop();
+  model_proxy.stop();
   store->reset();  // drains the writer queue and closes the database
   log::info("stopped");
   return 0;
@@ -316,6 +330,34 @@ int check_config(const std::string& path) {
   return 0;
 }
 
+int check_providers(const std::string& config_path, const std::string& data_dir,
+                    const std::optional<std::string>& route, bool dry_run) {
+  auto config = load_config(config_path, data_dir);
+  if (!config) {
+    std::fprintf(stderr, "%s\n", config.error().message.c_str());
+    return 2;
+  }
+  if (config->providers.empty()) {
+    std::fprintf(stderr, "%s: no model providers are configured\n", config->source.c_str());
+    return 2;
+  }
+  auto models = providers::ProviderSet::create(*config, system_clock(), real_sleeper());
+  if (!models) {
+    std::fprintf(stderr, "%s\n", redact(models.error().message).c_str());
+    return 2;
+  }
+  auto checks = providers::check_providers(*config, **models, route, dry_run);
+  if (!checks) {
+    std::fprintf(stderr, "%s\n", checks.error().message.c_str());
+    return 2;
+  }
+  std::fputs(providers::render_checks(*checks).c_str(), stdout);
+  bool all_ok = std::all_of(checks->begin(), checks->end(), [](const auto& check) {
+    return check.result != providers::ProviderCheck::Result::error;
+  });
+  return all_ok ? 0 : 1;
+}
+
 }  // namespace
 }  // namespace forgehand
 
@@ -345,10 +387,28 @@ int main(int argc, char** argv) {
       app.add_subcommand("capabilities", "Print what each forge supports and what degrades");
   auto* version = app.add_subcommand("version", "Print the version");
 
+  auto* providers_command = app.add_subcommand("providers", "Model providers");
+  providers_command->require_subcommand(1);
+  auto* providers_check = providers_command->add_subcommand(
+      "check", "Send one tiny request to each provider and print a table");
+  std::string providers_config;
+  providers_check->add_option("-c,--config", providers_config, "Server config (YAML)")
+      ->envname("FORGEHAND_CONFIG")
+      ->check(CLI::ExistingFile);
+  std::optional<std::string> providers_route;
+  providers_check->add_option("--route", providers_route, "Only the providers of this route");
+  bool providers_dry_run = false;
+  providers_check->add_flag("--dry-run", providers_dry_run,
+                            "Validate configuration and credentials without sending requests");
+
   CLI11_PARSE(app, argc, argv);
   if (*serve) return forgehand::serve(config_path, data_dir, listen);
   if (*check) return forgehand::check_config(check_path);
   if (*capabilities) return forgehand::capabilities();
+  if (*providers_check) {
+    return forgehand::check_providers(providers_config, data_dir, providers_route,
+                                      providers_dry_run);
+  }
   if (*version) {
     std::printf("forgehand %s\n", forgehand::kVersion);
     return 0;

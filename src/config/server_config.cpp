@@ -107,11 +107,19 @@ class Checker {
   std::vector<std::string> errors_;
 };
 
-constexpr std::string_view kTopKeys[] = {
-    "listen",         "public_url",   "data_dir",
-    "max_body_bytes", "http_threads", "delivery_retention_days",
-    "ca_bundle",      "store",        "workers",
-    "instances",      "providers",    "routes"};
+constexpr std::string_view kTopKeys[] = {"listen",
+                                         "public_url",
+                                         "data_dir",
+                                         "max_body_bytes",
+                                         "http_threads",
+                                         "delivery_retention_days",
+                                         "ca_bundle",
+                                         "store",
+                                         "workers",
+                                         "instances",
+                                         "providers",
+                                         "routes",
+                                         "model_proxy_listen"};
 constexpr std::string_view kStoreKeys[] = {"driver", "path"};
 constexpr std::string_view kWorkerKeys[] = {"count", "max_attempts", "retry_initial_seconds",
                                             "retry_max_seconds"};
@@ -563,6 +571,19 @@ Result<ServerConfig> parse_server_config(std::string_view yaml, std::string_view
     if (auto value = check.string(listen, "listen")) {
       if (!parse_listen_address(*value, config.listen_host, config.listen_port)) {
         check.error(listen, "listen", "must be host:port, e.g. 127.0.0.1:8080 or [::1]:8080");
+      }
+    }
+  }
+  if (YAML::Node proxy = root["model_proxy_listen"]) {
+    if (auto value = check.string(proxy, "model_proxy_listen")) {
+      std::string host;
+      if (!parse_listen_address(*value, host, config.model_proxy_port)) {
+        check.error(proxy, "model_proxy_listen", "must be host:port, e.g. 127.0.0.1:0");
+      } else if (host != "127.0.0.1" && host != "::1" && host != "localhost") {
+        check.error(proxy, "model_proxy_listen",
+                    "must be a loopback address: the proxy spends the configured providers' keys");
+      } else {
+        config.model_proxy_host = host;
       }
     }
   }

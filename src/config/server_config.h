@@ -95,6 +95,9 @@ struct ServerConfig {
   std::vector<InstanceConfig> instances;
   std::vector<ProviderConfig> providers;
   std::vector<RouteConfig> routes;
+  // The keyless model proxy agent CLIs call instead of a provider; port 0: any free port.
+  std::string model_proxy_host = "127.0.0.1";
+  int model_proxy_port = 0;
   // True when the embedded defaults are in use: the webhook secret is generated on first start.
   bool generated_secret = false;
 

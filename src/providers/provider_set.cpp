@@ -92,4 +92,11 @@ const Router* ProviderSet::route(std::string_view name) const {
   return nullptr;
 }
 
+const Provider* ProviderSet::provider(std::string_view name) const {
+  for (const Entry& entry : entries_) {
+    if (entry.config.name == name) return entry.provider.get();
+  }
+  return nullptr;
+}
+
 }  // namespace forgehand::providers

@@ -23,6 +23,7 @@ class ProviderSet {
                                                      const Sleeper& sleeper);
 
   const Router* route(std::string_view name) const;
+  const Provider* provider(std::string_view name) const;
 
  private:
   struct Entry {
