@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/yaml_check.h"
 #include "util/secret.h"
 #include "util/text.h"
 
@@ -18,94 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Walks a YAML document, collecting every problem with its key path and position instead of
-// stopping at the first one, so an operator fixes a config in one pass.
-class Checker {
- public:
-  explicit Checker(std::string source) : source_(std::move(source)) {}
-
-  void error(const YAML::Node& node, std::string_view path, std::string_view message) {
-    std::ostringstream line;
-    line << where(node, path) << ": " << message;
-    errors_.push_back(line.str());
-  }
-
-  std::string where(const YAML::Node& node, std::string_view path) const {
-    std::ostringstream out;
-    out << source_;
-    YAML::Mark mark = node.Mark();
-    if (mark.line >= 0) out << ":" << mark.line + 1 << ":" << mark.column + 1;
-    out << ": " << path;
-    return out.str();
-  }
-
-  bool is_map(const YAML::Node& node, std::string_view path) {
-    if (node.IsMap()) return true;
-    error(node, path, "must be a mapping");
-    return false;
-  }
-
-  // Reports keys outside `allowed` (with a likely intended key) and keys given twice.
-  void check_keys(const YAML::Node& node, std::string_view path,
-                  std::span<const std::string_view> allowed) {
-    std::set<std::string> seen;
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      std::string key = it->first.Scalar();
-      std::string key_path = join(path, key);
-      if (!seen.insert(key).second) {
-        error(it->first, key_path, "given more than once");
-      }
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        std::string message = "unknown key";
-        if (auto guess = text::closest_match(key, allowed)) {
-          message += " (did you mean " + *guess + "?)";
-        }
-        error(it->first, key_path, message);
-      }
-    }
-  }
-
-  std::optional<std::string> string(const YAML::Node& node, std::string_view path) {
-    if (!node.IsScalar()) {
-      error(node, path, "must be a string");
-      return std::nullopt;
-    }
-    return node.Scalar();
-  }
-
-  std::optional<long long> integer(const YAML::Node& node, std::string_view path, long long min,
-                                   long long max) {
-    long long value = 0;
-    if (!node.IsScalar() || !YAML::convert<long long>::decode(node, value)) {
-      error(node, path, "must be an integer");
-      return std::nullopt;
-    }
-    if (value < min || value > max) {
-      error(node, path, "must be between " + std::to_string(min) + " and " + std::to_string(max));
-      return std::nullopt;
-    }
-    return value;
-  }
-
-  std::optional<bool> boolean(const YAML::Node& node, std::string_view path) {
-    bool value = false;
-    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) {
-      error(node, path, "must be true or false");
-      return std::nullopt;
-    }
-    return value;
-  }
-
-  static std::string join(std::string_view path, std::string_view key) {
-    return path.empty() ? std::string(key) : std::string(path) + "." + std::string(key);
-  }
-
-  const std::vector<std::string>& errors() const { return errors_; }
-
- private:
-  std::string source_;
-  std::vector<std::string> errors_;
-};
+using Checker = YamlChecker;
 
 constexpr std::string_view kTopKeys[] = {"listen",
                                          "public_url",
@@ -382,16 +296,6 @@ std::string default_provider_url(std::string_view kind) {
   return {};  // openai-compatible and azure-openai name their own endpoint
 }
 
-std::optional<double> non_negative_number(Checker& check, const YAML::Node& node,
-                                          const std::string& path) {
-  double value = 0;
-  if (!node.IsScalar() || !YAML::convert<double>::decode(node, value) || value < 0) {
-    check.error(node, path, "must be a number, 0 or more");
-    return std::nullopt;
-  }
-  return value;
-}
-
 void read_provider(Checker& check, const YAML::Node& node, const std::string& path,
                    ServerConfig& config) {
   if (!check.is_map(node, path)) return;
@@ -485,12 +389,12 @@ void read_provider(Checker& check, const YAML::Node& node, const std::string& pa
     if (check.is_map(price, path + ".price")) {
       check.check_keys(price, path + ".price", kPriceKeys);
       if (YAML::Node input = price["input_per_million"]) {
-        if (auto value = non_negative_number(check, input, path + ".price.input_per_million")) {
+        if (auto value = check.non_negative_number(input, path + ".price.input_per_million")) {
           provider.input_price_per_million = *value;
         }
       }
       if (YAML::Node output = price["output_per_million"]) {
-        if (auto value = non_negative_number(check, output, path + ".price.output_per_million")) {
+        if (auto value = check.non_negative_number(output, path + ".price.output_per_million")) {
           provider.output_price_per_million = *value;
         }
       }
@@ -656,14 +560,7 @@ Result<ServerConfig> parse_server_config(std::string_view yaml, std::string_view
     config.public_url = "http://" + host + ":" + std::to_string(config.listen_port);
   }
 
-  if (!check.errors().empty()) {
-    std::string message;
-    for (const std::string& line : check.errors()) {
-      if (!message.empty()) message.push_back('\n');
-      message += line;
-    }
-    return fail(ErrorCode::config, message);
-  }
+  if (!check.errors().empty()) return fail(ErrorCode::config, check.report());
   return config;
 }
 
