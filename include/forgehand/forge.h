@@ -11,6 +11,7 @@
 #include "forgehand/error.h"
 #include "forgehand/event.h"
 #include "forgehand/forge_kind.h"
+#include "forgehand/permission.h"
 #include "forgehand/secret.h"
 
 namespace forgehand {
@@ -50,9 +51,6 @@ struct PullRequestInfo {
   std::string base_ref;
   bool from_fork = false;
 };
-
-// The commenter's standing in the repository, in GitHub's terms; other forges map onto it.
-enum class Permission { none, read, triage, write, maintain, admin };
 
 struct CiJob {
   std::string id;

@@ -33,7 +33,8 @@ constexpr std::string_view kTopKeys[] = {"listen",
                                          "instances",
                                          "providers",
                                          "routes",
-                                         "model_proxy_listen"};
+                                         "model_proxy_listen",
+                                         "policy"};
 constexpr std::string_view kStoreKeys[] = {"driver", "path"};
 constexpr std::string_view kWorkerKeys[] = {"count", "max_attempts", "retry_initial_seconds",
                                             "retry_max_seconds"};
@@ -550,6 +551,8 @@ Result<ServerConfig> parse_server_config(std::string_view yaml, std::string_view
     }
   }
   if (YAML::Node routes = root["routes"]) read_routes(check, routes, config);
+  // After routes: the policy names routes and checks their providers' data boundaries.
+  if (YAML::Node policy = root["policy"]) read_policy(check, policy, config);
   if (config.instances.empty() && check.errors().empty()) {
     check.error(root, "instances", "at least one forge instance is required");
   }

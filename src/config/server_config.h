@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/policy_config.h"
 #include "forgehand/error.h"
 #include "forgehand/forge_kind.h"
 
@@ -96,6 +97,7 @@ struct ServerConfig {
   std::vector<ProviderConfig> providers;
   std::vector<RouteConfig> routes;
   // The keyless model proxy agent CLIs call instead of a provider; port 0: any free port.
+  PolicyConfig policy;
   std::string model_proxy_host = "127.0.0.1";
   int model_proxy_port = 0;
   // True when the embedded defaults are in use: the webhook secret is generated on first start.
