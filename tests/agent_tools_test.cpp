@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -365,4 +366,24 @@ TEST_CASE("tools: a repeated identical call is detected") {
   CHECK_FALSE(detector.record(read));
   CHECK_FALSE(detector.record(read));
   CHECK(detector.record(read));
+}
+
+TEST_CASE("tools: listing, searching and running also work under `sandbox: none`") {
+  Repo repo;
+  SandboxConfig config = tool_sandbox_config();
+  config.kind = SandboxKind::none;
+  ProcessSandbox sandbox(config);
+  auto tools = ToolBox::open(repo.root, sandbox);
+  REQUIRE(tools.has_value());
+  if (geteuid() == 0) {
+    // Nothing remounts the checkout, so its parents must let the sandbox uid through.
+    CHECK(contains(tools->call("list_files", "{}").text, "is closed to it"));
+    fs::permissions(repo.temp.path(), fs::perms::others_exec, fs::perm_options::add);
+  }
+  CHECK(tools->call("list_files", args({{"glob", "src"}})).text == "src/main.cpp\nsrc/util.h\n");
+  CHECK(tools->call("search", args({{"regex", "return\\s+\\d;"}})).text ==
+        "src/main.cpp:2:   return 0;\n");
+  ToolResult ran = tools->call("run", args({{"command", "echo hi"}}));
+  CHECK(contains(ran.text, "NOT sandboxed"));
+  CHECK(ran.text.ends_with("]\nhi\n"));
 }

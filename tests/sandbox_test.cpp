@@ -39,6 +39,10 @@ struct Workdir {
   testing::TempDir temp;
   std::string path = temp.file("work");
   Workdir() { fs::create_directory(path); }
+  // Under `sandbox: none` nothing remounts the workdir, so the sandbox uid must get through.
+  void open_parent() const {
+    fs::permissions(temp.path(), fs::perms::others_exec, fs::perm_options::add);
+  }
 };
 
 SandboxResult run(const SandboxConfig& config, const std::string& workdir, std::string script,
@@ -346,6 +350,7 @@ TEST_CASE("sandbox: death by signal is reported as such") {
 
 TEST_CASE("sandbox: `none` runs with the same bounds but says it is not sandboxed") {
   Workdir work;
+  work.open_parent();
   SandboxConfig config = test_config(SandboxKind::none);
   config.bwrap_path = "/nonexistent/bwrap";
   setenv("FORGEHAND_PLANTED_SECRET", "planted-secret-value-1234", 1);
@@ -365,6 +370,7 @@ TEST_CASE("sandbox: `none` runs with the same bounds but says it is not sandboxe
 
 TEST_CASE("sandbox: `none` still kills the process group on timeout and after exit") {
   Workdir work;
+  work.open_parent();
   SandboxConfig config = test_config(SandboxKind::none);
   config.timeout = std::chrono::seconds(1);
   SandboxResult timed_out = run(config, work.path, "sleep 4444.1 & sleep 4444.2");
@@ -375,6 +381,16 @@ TEST_CASE("sandbox: `none` still kills the process group on timeout and after ex
   CHECK(finished.succeeded());
   CHECK(finished.duration < std::chrono::seconds(1));
   CHECK(survivors_after_grace("4545.") == 0);
+}
+
+TEST_CASE("sandbox: under `none` the sandbox uid must be able to reach the workdir") {
+  if (geteuid() != 0) return;  // without root, commands run as forgehand's own uid
+  Workdir work;
+  ProcessSandbox sandbox(test_config(SandboxKind::none));
+  auto result = sandbox.run(SandboxCommand{{"true"}, work.path});
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().code == ErrorCode::config);
+  CHECK(contains(result.error().message, work.temp.path().string() + " is closed to it"));
 }
 
 TEST_CASE("sandbox: without bubblewrap commands are refused with a clear error") {
@@ -391,6 +407,7 @@ TEST_CASE("sandbox: without bubblewrap commands are refused with a clear error")
 
 TEST_CASE("sandbox: a command that cannot be started is an error, not a result") {
   Workdir work;
+  work.open_parent();
   for (SandboxKind kind : {SandboxKind::bubblewrap, SandboxKind::none}) {
     ProcessSandbox sandbox(test_config(kind));
     auto result = sandbox.run(SandboxCommand{{"forgehand-no-such-command"}, work.path});

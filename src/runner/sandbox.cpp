@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <optional>
 
 #include "util/unique_fd.h"
@@ -184,6 +185,20 @@ Result<void> hand_over(int dirfd, uid_t uid, gid_t gid, int depth) {
     }
   }
   return {};
+}
+
+// The first parent of `workdir` that `uid`/`gid` (without supplementary groups) cannot search.
+std::optional<std::string> closed_parent(const std::string& workdir, uid_t uid, gid_t gid) {
+  for (fs::path dir = fs::path(workdir).parent_path(); !dir.empty();
+       dir = dir == dir.root_path() ? fs::path() : dir.parent_path()) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) return dir.string();
+    bool searchable = st.st_uid == uid   ? (st.st_mode & S_IXUSR) != 0
+                      : st.st_gid == gid ? (st.st_mode & S_IXGRP) != 0
+                                         : (st.st_mode & S_IXOTH) != 0;
+    if (!searchable) return dir.string();
+  }
+  return std::nullopt;
 }
 
 bool within(const std::string& path, const std::string& dir) {
@@ -571,6 +586,15 @@ Result<SandboxResult> ProcessSandbox::run(const SandboxCommand& command) const {
     args = bubblewrap_args(executable, privileged ? portal.path() : workdir, workdir, hidden,
                            command.network, command.argv);
   } else {
+    // Nothing remounts the workdir here, so the sandbox uid must be able to reach it.
+    if (privileged) {
+      if (auto closed = closed_parent(workdir, config_.uid, config_.gid)) {
+        return fail(ErrorCode::config, "sandbox: under `sandbox: none` uid " +
+                                           std::to_string(config_.uid) + " must reach " + workdir +
+                                           ", but " + *closed +
+                                           " is closed to it (allow search: chmod o+x)");
+      }
+    }
     auto found = find_executable(command.argv[0], search_path_of(environment));
     if (!found) {
       return fail(ErrorCode::config, "sandbox: " + command.argv[0] + ": command not found");

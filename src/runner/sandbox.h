@@ -60,9 +60,10 @@ class Sandbox {
 
   // Runs `command` to completion or timeout. A command that fails, crashes or times out is a
   // result, not an error. Errors: `config` when bubblewrap is not installed (and the config does
-  // not say `sandbox: none`) or cannot set the sandbox up (its message is included), or argv[0]
-  // is not found; `invalid_argument` for an empty argv or a workdir that is not an absolute
-  // directory; `io` when the process cannot be started.
+  // not say `sandbox: none`) or cannot set the sandbox up (its message is included), when argv[0]
+  // is not found, or when under `sandbox: none` the sandbox uid cannot reach the workdir;
+  // `invalid_argument` for an empty argv or a workdir that is not an absolute directory; `io`
+  // when the process cannot be started.
   virtual Result<SandboxResult> run(const SandboxCommand& command) const = 0;
 
   virtual const SandboxConfig& config() const = 0;
