@@ -18,6 +18,7 @@
 #include "providers/provider_check.h"
 #include "providers/provider_set.h"
 #include "proxy/model_proxy.h"
+#include "runner/sandbox.h"
 #include "server/http_server.h"
 #include "server/intake.h"
 #include "server/verify.h"
@@ -358,6 +359,40 @@ int check_providers(const std::string& config_path, const std::string& data_dir,
   return all_ok ? 0 : 1;
 }
 
+// Runs one command exactly as the runner would, so operators can check their setup. Exits with
+// the command's code, 124 when it timed out, 125 when it could not be run at all.
+int sandbox(const std::string& config_path, std::string workdir, bool network,
+            const std::vector<std::string>& argv) {
+  auto config = load_config(config_path, "data");
+  if (!config) {
+    std::fprintf(stderr, "%s\n", config.error().message.c_str());
+    return 125;
+  }
+  std::string scratch;
+  if (workdir.empty()) {
+    std::string pattern = (fs::temp_directory_path() / "forgehand-sandbox.XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      std::perror("forgehand sandbox: mkdtemp");
+      return 125;
+    }
+    scratch = workdir = pattern;
+  }
+  runner::ProcessSandbox box(config->sandbox);
+  auto result = box.run(runner::SandboxCommand{argv, fs::absolute(workdir).string(), network});
+  if (!scratch.empty()) {
+    std::error_code ignored;
+    fs::remove_all(scratch, ignored);
+  }
+  if (!result) {
+    std::fprintf(stderr, "forgehand %s\n", result.error().message.c_str());
+    return 125;
+  }
+  std::fwrite(result->output.data(), 1, result->output.size(), stdout);
+  std::fflush(stdout);
+  std::fprintf(stderr, "forgehand sandbox: %s\n", runner::describe(*result).c_str());
+  return result->timed_out ? 124 : result->exit_code;
+}
+
 }  // namespace
 }  // namespace forgehand
 
@@ -400,6 +435,22 @@ int main(int argc, char** argv) {
   bool providers_dry_run = false;
   providers_check->add_flag("--dry-run", providers_dry_run,
                             "Validate configuration and credentials without sending requests");
+  std::string sandbox_config;
+  std::string workdir;
+  bool network = false;
+  std::vector<std::string> command;
+  auto* sandbox = app.add_subcommand(
+      "sandbox", "Run one command in the sandbox exactly as the runner would: sandbox -- CMD...");
+  sandbox->add_option("-c,--config", sandbox_config, "Server config whose sandbox settings apply")
+      ->envname("FORGEHAND_CONFIG")
+      ->check(CLI::ExistingFile);
+  sandbox
+      ->add_option("--workdir", workdir,
+                   "Writable working directory (handed to the sandbox uid when run as root); "
+                   "default: a fresh temporary directory, removed afterwards")
+      ->check(CLI::ExistingDirectory);
+  sandbox->add_flag("--network", network, "Share the host's network, as policy may allow");
+  sandbox->add_option("command", command, "The command and its arguments, after --")->required();
 
   CLI11_PARSE(app, argc, argv);
   if (*serve) return forgehand::serve(config_path, data_dir, listen);
@@ -409,6 +460,7 @@ int main(int argc, char** argv) {
     return forgehand::check_providers(providers_config, data_dir, providers_route,
                                       providers_dry_run);
   }
+  if (*sandbox) return forgehand::sandbox(sandbox_config, workdir, network, command);
   if (*version) {
     std::printf("forgehand %s\n", forgehand::kVersion);
     return 0;

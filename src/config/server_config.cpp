@@ -34,7 +34,8 @@ constexpr std::string_view kTopKeys[] = {"listen",
                                          "providers",
                                          "routes",
                                          "model_proxy_listen",
-                                         "policy"};
+                                         "policy",
+                                         "sandbox"};
 constexpr std::string_view kStoreKeys[] = {"driver", "path"};
 constexpr std::string_view kWorkerKeys[] = {"count", "max_attempts", "retry_initial_seconds",
                                             "retry_max_seconds"};
@@ -54,6 +55,11 @@ constexpr std::string_view kProviderKeys[] = {"name",
                                               "price",
                                               "data_boundary",
                                               "failover_on_auth_errors"};
+constexpr std::string_view kSandboxKeys[] = {
+    "kind",        "bwrap_path",          "uid",
+    "gid",         "timeout_seconds",     "output_limit_bytes",
+    "cpu_seconds", "address_space_bytes", "file_size_bytes",
+    "open_files",  "processes",           "hide_paths"};
 constexpr std::string_view kPriceKeys[] = {"input_per_million", "output_per_million"};
 constexpr std::string_view kProviderKinds[] = {"openai", "openai-compatible", "azure-openai",
                                                "anthropic", "gemini"};
@@ -442,6 +448,99 @@ void read_routes(Checker& check, const YAML::Node& node, ServerConfig& config) {
   }
 }
 
+std::optional<SandboxKind> parse_sandbox_kind(Checker& check, const YAML::Node& node,
+                                              std::string_view path) {
+  auto value = check.string(node, path);
+  if (!value) return std::nullopt;
+  if (*value == "bubblewrap") return SandboxKind::bubblewrap;
+  if (*value == "none") return SandboxKind::none;
+  check.error(node, path,
+              "must be bubblewrap or none (none runs commands without isolation; say so only "
+              "when bubblewrap cannot be installed)");
+  return std::nullopt;
+}
+
+// `sandbox: none` is accepted as short for `sandbox: {kind: none}`, the form the docs use when
+// bubblewrap is unavailable.
+void read_sandbox(Checker& check, const YAML::Node& node, std::string_view base_dir,
+                  SandboxConfig& sandbox) {
+  if (node.IsScalar()) {
+    if (auto kind = parse_sandbox_kind(check, node, "sandbox")) sandbox.kind = *kind;
+    return;
+  }
+  if (!check.is_map(node, "sandbox")) return;
+  check.check_keys(node, "sandbox", kSandboxKeys);
+  if (YAML::Node kind = node["kind"]) {
+    if (auto value = parse_sandbox_kind(check, kind, "sandbox.kind")) sandbox.kind = *value;
+  }
+  if (YAML::Node bwrap = node["bwrap_path"]) {
+    if (auto value = check.string(bwrap, "sandbox.bwrap_path")) {
+      if (value->empty()) check.error(bwrap, "sandbox.bwrap_path", "must not be empty");
+      sandbox.bwrap_path =
+          value->find('/') == std::string::npos ? *value : absolute_from(base_dir, *value);
+    }
+  }
+  constexpr long long kMaxId = 4294967294LL;  // (uid_t)-1 means "unchanged" to the kernel
+  for (auto [key, out] : {std::pair{"uid", &sandbox.uid}, std::pair{"gid", &sandbox.gid}}) {
+    YAML::Node id = node[key];
+    if (!id) continue;
+    std::string path = std::string("sandbox.") + key;
+    if (auto value = check.integer(id, path, 0, kMaxId)) {
+      if (*value == 0) {
+        check.error(id, path, "must not be 0: commands never run as root");
+      } else {
+        *out = static_cast<std::uint32_t>(*value);
+      }
+    }
+  }
+  if (YAML::Node timeout = node["timeout_seconds"]) {
+    if (auto value = check.integer(timeout, "sandbox.timeout_seconds", 1, 86400)) {
+      sandbox.timeout = std::chrono::seconds(*value);
+    }
+  }
+  if (YAML::Node limit = node["output_limit_bytes"]) {
+    if (auto value = check.integer(limit, "sandbox.output_limit_bytes", 1024, 64LL << 20)) {
+      sandbox.output_limit_bytes = static_cast<std::size_t>(*value);
+    }
+  }
+  struct Limit {
+    const char* key;
+    std::int64_t* out;
+    long long min;
+    long long max;
+  };
+  for (const Limit& limit :
+       {Limit{"cpu_seconds", &sandbox.cpu_seconds, 1, 86400},
+        Limit{"address_space_bytes", &sandbox.address_space_bytes, 64LL << 20, 1LL << 50},
+        Limit{"file_size_bytes", &sandbox.file_size_bytes, 1LL << 20, 1LL << 50},
+        Limit{"open_files", &sandbox.open_files, 16, 1 << 20},
+        Limit{"processes", &sandbox.processes, 16, 1 << 22}}) {
+    if (YAML::Node value_node = node[limit.key]) {
+      if (auto value = check.integer(value_node, std::string("sandbox.") + limit.key, limit.min,
+                                     limit.max)) {
+        *limit.out = *value;
+      }
+    }
+  }
+  if (YAML::Node hide = node["hide_paths"]) {
+    if (!hide.IsSequence()) {
+      check.error(hide, "sandbox.hide_paths", "must be a list of directories");
+    } else {
+      for (std::size_t i = 0; i < hide.size(); ++i) {
+        std::string path = "sandbox.hide_paths[" + std::to_string(i) + "]";
+        if (auto value = check.string(hide[i], path)) {
+          std::string absolute = absolute_from(base_dir, *value);
+          if (absolute == "/") {
+            check.error(hide[i], path, "must not be / (it would hide the whole system)");
+          } else {
+            sandbox.hide_paths.push_back(absolute);
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 const InstanceConfig* ServerConfig::find_instance(std::string_view name) const {
@@ -553,6 +652,9 @@ Result<ServerConfig> parse_server_config(std::string_view yaml, std::string_view
   if (YAML::Node routes = root["routes"]) read_routes(check, routes, config);
   // After routes: the policy names routes and checks their providers' data boundaries.
   if (YAML::Node policy = root["policy"]) read_policy(check, policy, config);
+  if (YAML::Node sandbox = root["sandbox"]) read_sandbox(check, sandbox, base_dir, config.sandbox);
+  // The store, generated secrets and other jobs' checkouts live there.
+  config.sandbox.hide_paths.push_back(config.data_dir);
   if (config.instances.empty() && check.errors().empty()) {
     check.error(root, "instances", "at least one forge instance is required");
   }
@@ -583,6 +685,7 @@ ServerConfig embedded_default_config(const std::string& data_dir) {
   config.store.path = (fs::path(config.data_dir) / "forgehand.db").string();
   config.public_url = "http://127.0.0.1:8080";
   config.generated_secret = true;
+  config.sandbox.hide_paths.push_back(config.data_dir);
   std::string secret_file = (fs::path(config.data_dir) / "webhook-secret").string();
   for (ForgeKind kind : kAllForgeKinds) {
     InstanceConfig instance;

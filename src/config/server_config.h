@@ -80,6 +80,27 @@ struct WorkerConfig {
   std::chrono::seconds retry_max{600};
 };
 
+enum class SandboxKind { bubblewrap, none };
+
+// How the runner's commands are isolated and bounded (see src/runner/sandbox.h). `none` keeps
+// the uid, limits, timeout and cleared environment but isolates nothing; results say so.
+struct SandboxConfig {
+  SandboxKind kind = SandboxKind::bubblewrap;
+  std::string bwrap_path = "bwrap";  // a name looked up on PATH, or a path
+  // When forgehand runs as root, commands run as this uid and gid (never root: the kernel does
+  // not enforce the process limit for root).
+  std::uint32_t uid = 65534;
+  std::uint32_t gid = 65534;
+  std::chrono::seconds timeout{600};
+  std::size_t output_limit_bytes = 64 * 1024;
+  std::int64_t cpu_seconds = 600;                // per process
+  std::int64_t address_space_bytes = 8LL << 30;  // per process
+  std::int64_t file_size_bytes = 1LL << 30;      // largest file a command may write
+  std::int64_t open_files = 1024;                // per process
+  std::int64_t processes = 256;                  // per uid, shared by concurrent commands
+  std::vector<std::string> hide_paths;           // absolute; data_dir is always one of them
+};
+
 struct ServerConfig {
   std::string source;  // the file it came from, or "embedded defaults"
   std::string listen_host = "127.0.0.1";
@@ -96,10 +117,11 @@ struct ServerConfig {
   std::vector<InstanceConfig> instances;
   std::vector<ProviderConfig> providers;
   std::vector<RouteConfig> routes;
-  // The keyless model proxy agent CLIs call instead of a provider; port 0: any free port.
   PolicyConfig policy;
+  // The keyless model proxy agent CLIs call instead of a provider; port 0: any free port.
   std::string model_proxy_host = "127.0.0.1";
   int model_proxy_port = 0;
+  SandboxConfig sandbox;
   // True when the embedded defaults are in use: the webhook secret is generated on first start.
   bool generated_secret = false;
 

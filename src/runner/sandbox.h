@@ -1,0 +1,89 @@
+#pragma once
+// Runs one command the way the runner runs every command it did not write itself: under
+// bubblewrap (read-only system, the workdir writable, private /tmp, no network unless asked, a
+// cleared environment, no capabilities, its own uid), with rlimits, a wall-clock timeout that
+// kills the whole process tree, and capped output. Thread-safe: run() keeps no state between
+// calls, so one sandbox serves concurrent jobs.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/server_config.h"
+#include "forgehand/error.h"
+
+namespace forgehand::runner {
+
+struct SandboxCommand {
+  std::vector<std::string> argv;  // argv[0] is looked up on the sandbox's PATH
+  // An existing absolute directory, writable inside at the same path. When forgehand runs as
+  // root it is handed to the sandbox uid first (see ProcessSandbox).
+  std::string workdir;
+  bool network = false;  // share the host's network; otherwise only a private loopback exists
+  // Added to the minimal PATH, HOME (/tmp) and LANG, e.g. a model proxy's URL and token. They
+  // reach the command through its environment, never through a command line others can read.
+  std::vector<std::pair<std::string, std::string>> env;
+  std::chrono::milliseconds timeout{0};  // 0 or more than configured: the configured timeout
+  // 0: the configured limit. The tool layer asks for more when it parses a whole listing itself.
+  std::size_t output_limit = 0;
+};
+
+struct SandboxResult {
+  // The shell's convention: 128+N when signal N ended the command. Under bubblewrap a command
+  // that itself exits with 128+N cannot be told apart from one killed by signal N.
+  int exit_code = -1;
+  int signal = 0;  // the signal that ended it, 0 when it exited
+  bool timed_out = false;
+  bool sandboxed = true;  // false under `sandbox: none`: nothing was isolated
+  bool network = false;
+  std::uint32_t uid = 0;  // the uid the command ran as
+  // stdout and stderr interleaved as written. Past the limit the head and tail are kept around a
+  // line saying how many bytes were left out.
+  std::string output;
+  std::size_t output_bytes = 0;  // everything the command wrote
+  bool truncated = false;
+  std::chrono::milliseconds duration{0};
+
+  bool succeeded() const { return exit_code == 0 && !timed_out; }
+};
+
+// "exit 0 after 1.20 s; sandboxed (bubblewrap, uid 65534, no network)": the result line shown to
+// operators and models.
+std::string describe(const SandboxResult& result);
+
+class Sandbox {
+ public:
+  virtual ~Sandbox() = default;
+
+  // Runs `command` to completion or timeout. A command that fails, crashes or times out is a
+  // result, not an error. Errors: `config` when bubblewrap is not installed (and the config does
+  // not say `sandbox: none`) or cannot set the sandbox up (its message is included), when argv[0]
+  // is not found, or when under `sandbox: none` the sandbox uid cannot reach the workdir;
+  // `invalid_argument` for an empty argv or a workdir that is not an absolute directory; `io`
+  // when the process cannot be started.
+  virtual Result<SandboxResult> run(const SandboxCommand& command) const = 0;
+
+  virtual const SandboxConfig& config() const = 0;
+};
+
+// The real sandbox. When forgehand runs as root, commands run as the configured uid and gid:
+// only then does the kernel enforce the process limit, and a command cannot read root's files.
+// The workdir is handed to that uid before each command (files hard-linked elsewhere, such as
+// objects shared with a git mirror, stay root's and read-only). The configured hide_paths look
+// empty inside (a workdir within one is still mounted there); without network, so does /run,
+// which puts host services' Unix sockets there out of reach.
+class ProcessSandbox final : public Sandbox {
+ public:
+  explicit ProcessSandbox(SandboxConfig config) : config_(std::move(config)) {}
+
+  Result<SandboxResult> run(const SandboxCommand& command) const override;
+  const SandboxConfig& config() const override { return config_; }
+
+ private:
+  SandboxConfig config_;
+};
+
+}  // namespace forgehand::runner
