@@ -18,6 +18,7 @@
 #include "server/intake.h"
 #include "server/verify.h"
 #include "store/sqlite_store.h"
+#include "triage/excerpt.h"
 #include "util/crypto.h"
 #include "util/http_client.h"
 #include "util/log.h"
@@ -316,6 +317,28 @@ int check_config(const std::string& path) {
   return 0;
 }
 
+// `path` "-" reads standard input, so a log can be piped from a forge's CLI.
+int triage_log(const std::string& path, std::size_t budget) {
+  std::FILE* file = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    std::fprintf(stderr, "triage: cannot open %s\n", path.c_str());
+    return 2;
+  }
+  std::string log;
+  char buffer[1 << 16];
+  std::size_t got = 0;
+  while ((got = std::fread(buffer, 1, sizeof buffer, file)) > 0) log.append(buffer, got);
+  bool failed = std::ferror(file) != 0;
+  if (file != stdin) std::fclose(file);
+  if (failed) {
+    std::fprintf(stderr, "triage: cannot read %s\n", path.c_str());
+    return 2;
+  }
+  std::string out = triage::excerpt(log, budget);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return std::fflush(stdout) == 0 ? 0 : 2;
+}
+
 }  // namespace
 }  // namespace forgehand
 
@@ -345,10 +368,18 @@ int main(int argc, char** argv) {
       app.add_subcommand("capabilities", "Print what each forge supports and what degrades");
   auto* version = app.add_subcommand("version", "Print the version");
 
+  std::size_t budget = forgehand::triage::kDefaultBudget;
+  std::string log_path = "-";
+  auto* triage = app.add_subcommand(
+      "triage", "Print the part of a CI log that shows why the build failed, within a budget");
+  triage->add_option("--budget", budget, "Most bytes to print")->capture_default_str();
+  triage->add_option("logfile", log_path, "The CI log; - or none reads standard input");
+
   CLI11_PARSE(app, argc, argv);
   if (*serve) return forgehand::serve(config_path, data_dir, listen);
   if (*check) return forgehand::check_config(check_path);
   if (*capabilities) return forgehand::capabilities();
+  if (*triage) return forgehand::triage_log(log_path, budget);
   if (*version) {
     std::printf("forgehand %s\n", forgehand::kVersion);
     return 0;

@@ -1,0 +1,293 @@
+#include "triage/normalize.h"
+
+#include <algorithm>
+#include <array>
+
+namespace forgehand::triage {
+namespace {
+
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+constexpr char kEscape = '\x1b';
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+bool is_printable_ascii(char c) { return c >= 0x20 && c < 0x7F; }
+
+// Length of the well-formed UTF-8 sequence starting at `text[0]` (RFC 3629: no overlongs, no
+// surrogates, nothing above U+10FFFF), or 0 when it is not one.
+std::size_t utf8_length(std::string_view text) {
+  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  unsigned char lead = byte(0);
+  std::size_t length = lead < 0x80   ? 1
+                       : lead < 0xC2 ? 0
+                       : lead < 0xE0 ? 2
+                       : lead < 0xF0 ? 3
+                       : lead < 0xF5 ? 4
+                                     : 0;
+  if (length <= 1 || text.size() < length) return length == 1 ? 1 : 0;
+  for (std::size_t i = 1; i < length; ++i) {
+    if (!is_continuation(text[i])) return 0;
+  }
+  if ((lead == 0xE0 && byte(1) < 0xA0) || (lead == 0xED && byte(1) > 0x9F) ||
+      (lead == 0xF0 && byte(1) < 0x90) || (lead == 0xF4 && byte(1) > 0x8F)) {
+    return 0;
+  }
+  return length;
+}
+
+// One line of a terminal: text written at a cursor that carriage returns, backspaces and cursor
+// controls move. Columns are counted in characters so overwriting never splits a UTF-8 sequence.
+class TerminalLine {
+ public:
+  void reset() {
+    text_.clear();
+    cursor_ = 0;
+  }
+  const std::string& text() const { return text_; }
+  bool at_start() const { return cursor_ == 0; }
+
+  void write_char(std::string_view character) {
+    if (cursor_ == text_.size()) {
+      text_.append(character);
+    } else {
+      text_.replace(cursor_, char_length(cursor_), character);
+    }
+    cursor_ += character.size();
+  }
+  // Most of a log is printable ASCII appended at the end of the line: one append per run.
+  void write_ascii(std::string_view run) {
+    if (cursor_ == text_.size()) {
+      text_.append(run);
+      cursor_ += run.size();
+      return;
+    }
+    for (std::size_t i = 0; i < run.size(); ++i) write_char(run.substr(i, 1));
+  }
+  void carriage_return() { cursor_ = 0; }
+  void back(std::size_t columns) {
+    while (columns-- > 0 && cursor_ > 0) {
+      do --cursor_;
+      while (cursor_ > 0 && is_continuation(text_[cursor_]));
+    }
+  }
+  void forward(std::size_t columns) {
+    while (columns-- > 0) {
+      if (cursor_ == text_.size()) text_.push_back(' ');
+      cursor_ += char_length(cursor_);
+    }
+  }
+  void to_column(std::size_t column) {
+    cursor_ = 0;
+    forward(column);
+  }
+  // ECMA-48 "erase in line": 0 to the end, 1 to the start (blanked), 2 the whole line.
+  void erase(int mode) {
+    if (mode == 0) {
+      text_.resize(cursor_);
+    } else if (mode == 1) {
+      std::size_t columns = 0;
+      for (std::size_t i = 0; i < cursor_; i += char_length(i)) ++columns;
+      text_.replace(0, cursor_, columns, ' ');
+      cursor_ = columns;
+    } else {
+      text_.assign(cursor_, ' ');
+    }
+  }
+
+ private:
+  std::size_t char_length(std::size_t at) const {
+    std::size_t end = at + 1;
+    while (end < text_.size() && is_continuation(text_[end])) ++end;
+    return end - at;
+  }
+
+  std::string text_;
+  std::size_t cursor_ = 0;
+};
+
+// Skips the escape sequence at `line[at]` (an ESC), applying the cursor and erase controls a CI
+// log viewer honours; returns the index after it. Unknown or unterminated sequences are dropped.
+std::size_t apply_escape(std::string_view line, std::size_t at, TerminalLine& terminal) {
+  std::size_t i = at + 1;
+  if (i >= line.size()) return i;
+  char kind = line[i++];
+  if (kind == '[') {
+    int parameter = -1;
+    while (i < line.size() && line[i] >= 0x30 && line[i] <= 0x3F) {
+      if (is_digit(line[i])) {
+        parameter = std::min((parameter < 0 ? 0 : parameter) * 10 + (line[i] - '0'), 10000);
+      }
+      ++i;
+    }
+    while (i < line.size() && line[i] >= 0x20 && line[i] <= 0x2F) ++i;
+    if (i >= line.size()) return i;
+    char final = line[i++];
+    std::size_t count = parameter <= 0 ? 1 : static_cast<std::size_t>(parameter);
+    switch (final) {
+      case 'K':
+        terminal.erase(parameter < 0 ? 0 : parameter);
+        break;
+      case 'G':
+        terminal.to_column(count - 1);
+        break;
+      case 'D':
+        terminal.back(count);
+        break;
+      case 'C':
+        terminal.forward(count);
+        break;
+      default:
+        break;
+    }
+    return i;
+  }
+  // OSC, DCS, APC, PM and SOS carry a string up to BEL or ESC \ (Buildkite puts its per-line
+  // timestamps in an APC string).
+  if (kind == ']' || kind == 'P' || kind == '_' || kind == '^' || kind == 'X') {
+    while (i < line.size()) {
+      if (line[i] == '\a') return i + 1;
+      if (line[i] == kEscape && i + 1 < line.size() && line[i + 1] == '\\') return i + 2;
+      ++i;
+    }
+    return i;
+  }
+  if (kind == '(' || kind == ')' || kind == '*' || kind == '+') return std::min(i + 1, line.size());
+  return i;
+}
+
+// Travis folds and timers and GitLab sections are written as `marker\r` (usually followed by
+// ESC[0K) so a terminal overwrites them; the viewers hide them.
+bool starts_ci_marker(std::string_view rest) {
+  static constexpr std::array<std::string_view, 4> kMarkers = {
+      "travis_fold:", "travis_time:", "section_start:", "section_end:"};
+  return std::any_of(kMarkers.begin(), kMarkers.end(),
+                     [&](std::string_view marker) { return rest.starts_with(marker); });
+}
+
+// `2024-05-16T09:46:41.3842251Z ` as GitHub Actions and GitLab runners (FF_TIMESTAMPS) put before
+// every line; returns its length including the space, or 0.
+std::size_t timestamp_length(std::string_view line) {
+  static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd";
+  if (line.size() < kShape.size() + 2) return 0;
+  for (std::size_t i = 0; i < kShape.size(); ++i) {
+    if (kShape[i] == 'd' ? !is_digit(line[i]) : line[i] != kShape[i]) return 0;
+  }
+  std::size_t i = kShape.size();
+  if (line[i] == '.') {
+    ++i;
+    while (i < line.size() && is_digit(line[i])) ++i;
+  }
+  if (i < line.size() && line[i] == 'Z') {
+    ++i;
+  } else if (i + 6 <= line.size() && (line[i] == '+' || line[i] == '-') && line[i + 3] == ':') {
+    i += 6;
+  } else {
+    return 0;
+  }
+  return i < line.size() && line[i] == ' ' ? i + 1 : 0;
+}
+
+bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
+
+struct Prefix {
+  std::size_t length = 0;
+  std::string_view replacement;  // text the viewer shows instead of the prefix
+  bool continues_previous = false;
+  bool drop_line = false;
+};
+
+// The per-line decorations of GitHub Actions and GitLab logs.
+Prefix line_prefix(std::string_view line) {
+  Prefix prefix;
+  prefix.length = timestamp_length(line);
+  std::string_view rest = line.substr(prefix.length);
+  // GitLab: after the timestamp, the stream number, O(ut) or E(rr), and `+` when the runner split
+  // a long line and this piece continues the previous one (lib/gitlab/ci/ansi2html.rb).
+  if (prefix.length > 0 && rest.size() >= 4 && is_hex(rest[0]) && is_hex(rest[1]) &&
+      (rest[2] == 'O' || rest[2] == 'E') && (rest[3] == ' ' || rest[3] == '+')) {
+    prefix.continues_previous = rest[3] == '+';
+    prefix.length += 4;
+    return prefix;
+  }
+  if (!rest.starts_with("##[")) return prefix;
+  std::size_t close = rest.find(']');
+  if (close == std::string_view::npos || close > 16) return prefix;
+  std::string_view command = rest.substr(3, close - 3);
+  prefix.length += close + 1;
+  if (command == "endgroup") prefix.drop_line = true;
+  if (command == "error") prefix.replacement = "Error: ";
+  if (command == "warning") prefix.replacement = "Warning: ";
+  return prefix;
+}
+
+class Normalizer {
+ public:
+  explicit Normalizer(NormalizedLog& out) : out_(out) {}
+
+  void add_line(std::string_view raw) {
+    Prefix prefix = line_prefix(raw);
+    if (prefix.drop_line) return;
+    raw.remove_prefix(prefix.length);
+    terminal_.reset();
+    terminal_.write_ascii(prefix.replacement);
+    bool had_marker = false;
+    std::size_t i = 0;
+    while (i < raw.size()) {
+      if (terminal_.at_start() && starts_ci_marker(raw.substr(i))) {
+        had_marker = true;
+        i = std::min(raw.find('\r', i), raw.size());
+        continue;
+      }
+      std::size_t run = i;
+      while (run < raw.size() && is_printable_ascii(raw[run])) ++run;
+      if (run > i) {
+        terminal_.write_ascii(raw.substr(i, run - i));
+        i = run;
+        continue;
+      }
+      char c = raw[i];
+      if (static_cast<unsigned char>(c) >= 0x80) {
+        std::size_t length = utf8_length(raw.substr(i));
+        terminal_.write_char(length == 0 ? kReplacement : raw.substr(i, length));
+        i += std::max<std::size_t>(length, 1);
+      } else if (c == kEscape) {
+        i = apply_escape(raw, i, terminal_);
+      } else {
+        if (c == '\r') terminal_.carriage_return();
+        if (c == '\b') terminal_.back(1);
+        if (c == '\t') terminal_.write_char("\t");
+        ++i;
+      }
+    }
+    std::string_view text = terminal_.text();
+    text = text.substr(0, text.find_last_not_of(" \t") + 1);
+    if (prefix.continues_previous && out_.size() > 0) {
+      out_.extend_last_line(text);
+      return;
+    }
+    if (text.empty() && (had_marker || previous_blank_)) return;
+    previous_blank_ = text.empty();
+    out_.add_line(text);
+  }
+
+ private:
+  NormalizedLog& out_;
+  TerminalLine terminal_;
+  bool previous_blank_ = true;  // so the log never starts with a blank line
+};
+
+}  // namespace
+
+NormalizedLog normalize(std::string_view raw) {
+  NormalizedLog log;
+  Normalizer normalizer(log);
+  while (!raw.empty()) {
+    std::size_t end = std::min(raw.find('\n'), raw.size());
+    normalizer.add_line(raw.substr(0, end));
+    raw.remove_prefix(std::min(end + 1, raw.size()));
+  }
+  log.drop_trailing_blank_lines();
+  return log;
+}
+
+}  // namespace forgehand::triage
