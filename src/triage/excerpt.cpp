@@ -1,7 +1,9 @@
 #include "triage/excerpt.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
+#include <unordered_set>
 #include <vector>
 
 #include "triage/normalize.h"
@@ -12,10 +14,19 @@ namespace {
 
 // A longer line (minified code, a JSON dump) is cut in its middle: its start says what it is.
 constexpr std::size_t kMaxLineBytes = 1024;
-// Lines below a report that still belong to it (a stack trace, a diff) are followed this far.
-constexpr std::size_t kMaxFollow = 40;
+// How far a report reaches: its header may be this far above the hit, its trace this far below.
+constexpr std::size_t kMaxAbove = 150;
+constexpr std::size_t kMaxFollow = 60;
+// Lines above a hit shown with it in any case: the command or test it belongs to.
 constexpr std::size_t kContextAbove = 3;
+// Once every report has its place, leftover room shows this much more around each.
+constexpr std::size_t kExpandAbove = 40;
+constexpr std::size_t kExpandBelow = 20;
 constexpr int kMinScore = 4;
+// The end of the log gets 1/kTailShare of the budget.
+constexpr std::size_t kTailShare = 16;
+// Below this, no report fits usefully.
+constexpr std::size_t kMinRoom = 64;
 
 bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
@@ -62,6 +73,11 @@ std::vector<Unit> fold_repeats(const NormalizedLog& log) {
   std::size_t i = 0;
   while (i < log.size()) {
     std::string_view text = log.line(i);
+    // Blank lines cost budget and tell a reader little; the gap markers keep counting them.
+    if (text.empty()) {
+      ++i;
+      continue;
+    }
     std::size_t same = i + 1;
     while (same < log.size() && log.line(same) == text) ++same;
     std::size_t repeats = same - i - 1;
@@ -77,6 +93,15 @@ std::vector<Unit> fold_repeats(const NormalizedLog& log) {
   return units;
 }
 
+// A failure report around one hit: `core` is what must be shown for the hit to make sense,
+// [first, last] how far the report reaches (up to its header, down through its detail).
+struct Block {
+  std::size_t first = 0;
+  std::size_t core_first = 0;
+  std::size_t hit = 0;
+  std::size_t last = 0;
+};
+
 // The lines chosen so far, and the exact size of the excerpt they make with their gap markers.
 class Selection {
  public:
@@ -88,16 +113,28 @@ class Selection {
     cost_ = gap_size(0, units.size());
   }
 
-  // Adds the largest part of [first, last] that contains `anchor` and fits: lines below the
-  // anchor go first, then lines above it. Returns whether anything was added.
-  bool add_around(std::size_t first, std::size_t last, std::size_t anchor) {
-    for (std::size_t end = last + 1; end > anchor; --end) {
-      if (try_add(first, end - 1)) return true;
+  // Keeps as much of `block` as fits, giving up first its reach above the core, then its lines
+  // below the hit, then its context above the hit. Returns the part kept, if any.
+  std::optional<Block> add_block(Block block) {
+    for (std::size_t first = block.first; first <= block.core_first; ++first) {
+      if (try_add(first, block.last)) return Block{first, block.core_first, block.hit, block.last};
     }
-    for (std::size_t begin = first + 1; begin <= anchor; ++begin) {
-      if (try_add(begin, anchor)) return true;
+    for (std::size_t last = block.last; last > block.hit; --last) {
+      if (try_add(block.core_first, last - 1)) {
+        return Block{block.core_first, block.core_first, block.hit, last - 1};
+      }
     }
-    return false;
+    for (std::size_t first = block.core_first + 1; first <= block.hit; ++first) {
+      if (try_add(first, block.hit)) return Block{first, first, block.hit, block.hit};
+    }
+    return std::nullopt;
+  }
+
+  // Grows the kept range [first, last] one line at a time up to `floor`, then down to `ceiling`,
+  // while the budget allows.
+  void extend(std::size_t first, std::size_t floor, std::size_t last, std::size_t ceiling) {
+    while (first > floor && try_add(first - 1, first - 1)) --first;
+    while (last < ceiling && try_add(last + 1, last + 1)) ++last;
   }
 
   std::size_t room() const { return budget_ - std::min(budget_, cost_); }
@@ -180,47 +217,53 @@ class Selection {
   std::size_t cost_ = 0;
 };
 
-struct Window {
-  std::size_t first = 0;
-  std::size_t last = 0;
-  std::size_t anchor = 0;
-};
-
 std::size_t indentation(std::string_view text) {
-  std::size_t indent = text.find_first_not_of(" \t");
-  return indent == std::string_view::npos ? text.size() : indent;
+  return std::min(text.find_first_not_of(" \t"), text.size());
 }
 
-// The hit and what belongs to its report: a few lines above, and below it the stack frames,
-// indented detail and source excerpts that follow without a new report starting.
-Window window_around(const std::vector<Unit>& units, std::size_t hit) {
-  Window window{hit >= kContextAbove ? hit - kContextAbove : 0, hit, hit};
+bool starts_report(const Unit& unit) { return unit.kind.traits & (kStepStart | kRule); }
+
+Block block_around(const std::vector<Unit>& units, std::size_t hit) {
+  Block block{hit, hit >= kContextAbove ? hit - kContextAbove : 0, hit, hit};
+  // Up to the report's header (`____ test_x ____`, `$ make`) when there is one near enough.
+  std::size_t floor = hit >= kMaxAbove ? hit - kMaxAbove : 0;
+  block.first = block.core_first;
+  for (std::size_t i = hit; i > floor; --i) {
+    if (starts_report(units[i - 1])) {
+      block.first = std::min(block.core_first, i - 1);
+      break;
+    }
+  }
+  // Down through what continues it: frames, deeper indentation, the next couple of lines.
   std::size_t indent = indentation(units[hit].text);
   std::size_t limit = std::min(units.size() - 1, hit + kMaxFollow);
   for (std::size_t i = hit + 1; i <= limit; ++i) {
     const Unit& unit = units[i];
-    bool belongs = (unit.kind.traits & kFrame) || (indentation(unit.text) > indent) || i <= hit + 2;
-    if (!belongs || (unit.kind.traits & kStepStart)) break;
-    window.last = i;
+    bool continues = (unit.kind.traits & kFrame) || indentation(unit.text) > indent || i <= hit + 2;
+    if (!continues || starts_report(unit)) break;
+    block.last = i;
   }
-  return window;
+  return block;
 }
 
-std::vector<Window> plan(const std::vector<Unit>& units, std::size_t budget) {
-  std::vector<Window> windows;
-  if (units.empty()) return windows;
-  // The end of the log says how the job ended; keep a little of it whatever else is chosen.
-  std::size_t tail_bytes = 0;
-  std::size_t tail = units.size();
-  while (tail > 0 && tail_bytes + units[tail - 1].text.size() + 1 <= budget / 8) {
-    tail_bytes += units[--tail].text.size() + 1;
+// Lines that differ only in numbers (`timeout after 3s` / `after 5s`, test ids) say one thing.
+std::string message_key(std::string_view text) {
+  std::string key;
+  key.reserve(text.size());
+  for (char c : text) {
+    bool digit = c >= '0' && c <= '9';
+    if (!digit || key.empty() || key.back() != '#') key.push_back(digit ? '#' : c);
   }
-  if (tail < units.size()) windows.push_back({tail, units.size() - 1, units.size() - 1});
+  return key;
+}
 
+// Failure reports, most telling first.
+std::vector<Block> rank_blocks(const std::vector<Unit>& units) {
   std::vector<int> priority(units.size());
   for (std::size_t i = 0; i < units.size(); ++i) priority[i] = units[i].kind.score * 10;
   // Lines inside a step that failed (from its command to the line reporting its status) matter
-  // more than the same words in a step that passed.
+  // more than the same words in a step that passed. A log that stops without such a line was
+  // cut off or killed inside its last step.
   bool any_failed = false;
   std::size_t step_start = 0;
   for (std::size_t i = 0; i < units.size(); ++i) {
@@ -239,10 +282,17 @@ std::vector<Window> plan(const std::vector<Unit>& units, std::size_t budget) {
   for (std::size_t i = 0; i < units.size(); ++i) {
     if (units[i].kind.score >= kMinScore) hits.push_back(i);
   }
+  // Ties go to the earlier line: the first error usually causes the ones after it.
   std::stable_sort(hits.begin(), hits.end(),
                    [&](std::size_t a, std::size_t b) { return priority[a] > priority[b]; });
-  for (std::size_t hit : hits) windows.push_back(window_around(units, hit));
-  return windows;
+  std::vector<Block> blocks;
+  std::unordered_set<std::string> seen;
+  for (std::size_t hit : hits) {
+    if (seen.insert(message_key(units[hit].text)).second) {
+      blocks.push_back(block_around(units, hit));
+    }
+  }
+  return blocks;
 }
 
 }  // namespace
@@ -250,10 +300,29 @@ std::vector<Window> plan(const std::vector<Unit>& units, std::size_t budget) {
 std::string excerpt(std::string_view log, std::size_t budget) {
   NormalizedLog lines = normalize(log);
   std::vector<Unit> units = fold_repeats(lines);
+  if (units.empty()) return {};
   Selection selection(units, lines.size(), std::min(kMaxLineBytes, budget / 2), budget);
-  for (const Window& window : plan(units, budget)) {
-    selection.add_around(window.first, window.last, window.anchor);
-    if (selection.room() < 64) break;
+  // The end of the log says how the job ended; a little of it goes in whatever else is chosen.
+  std::size_t tail = units.size();
+  std::size_t tail_bytes = 0;
+  while (tail > 0 && tail_bytes + units[tail - 1].text.size() + 1 <= budget / kTailShare) {
+    tail_bytes += units[--tail].text.size() + 1;
+  }
+  if (tail < units.size()) {
+    selection.add_block({tail, tail, units.size() - 1, units.size() - 1});
+  }
+  std::vector<Block> blocks = rank_blocks(units);
+  std::vector<Block> added;
+  for (const Block& block : blocks) {
+    if (selection.room() < kMinRoom) break;
+    if (auto kept = selection.add_block(block)) added.push_back(*kept);
+  }
+  // Whatever room is left shows more of the chosen reports, the best first: above them is what
+  // led there (the test's source, the lint output before `npm ERR!`), below the rest of a trace.
+  for (const Block& block : added) {
+    std::size_t floor = block.first >= kExpandAbove ? block.first - kExpandAbove : 0;
+    selection.extend(block.first, floor, block.last,
+                     std::min(units.size() - 1, block.last + kExpandBelow));
   }
   return selection.render();
 }

@@ -68,8 +68,8 @@ constexpr Signature kSignatures[] = {
     {"warning", 1, kWord},
     // Test runners.
     {"failed", 5, kWord | kNotZeroCount},
-    {"failed", 7, kWord | kCased | kNotZeroCount},  // FAILED tests/x.py::t (pytest), ctest, go
-    {"fail", 7, kWord | kCased},                    // FAIL src/x.test.js (jest), PHP run-tests
+    {"FAILED", 7, kWord | kCased | kNotZeroCount},  // FAILED tests/x.py::t (pytest), ctest, go
+    {"FAIL", 7, kWord | kCased},                    // FAIL src/x.test.js (jest), PHP run-tests
     {"fail:", 6, kWordBefore},
     {"failed:", 6, kWordBefore},
     {"failure", 5, kWord | kNotZeroCount},
@@ -356,15 +356,22 @@ bool is_frame(std::string_view body) {
          body.find("in function") != std::string_view::npos;
 }
 
+// A test that passed or was skipped: its name may well contain "error" or "segfault".
 bool is_success(std::string_view body) {
-  static constexpr std::array<std::string_view, 5> kStarts = {
-      "\xE2\x9C\x93", "\xE2\x9C\x94", "\xE2\x88\x9A", "PASS ", "PASS:"};  // ✓ ✔ √
-  static constexpr std::array<std::string_view, 4> kEnds = {" ... ok", " PASSED", " [OK]", " OK"};
+  static constexpr std::array<std::string_view, 9> kStarts = {
+      "\xE2\x9C\x93", "\xE2\x9C\x94", "\xE2\x88\x9A",  // ✓ ✔ √ (mocha, jest)
+      "PASS ",        "PASS:",        "SKIP ",        "SKIP:", "SKIPPED ", "XFAIL "};
+  static constexpr std::array<std::string_view, 5> kInside = {
+      " PASSED", " SKIPPED", " XFAIL", " ... ok", "[       OK ]"};  // pytest, unittest, gtest
   if (body.starts_with("ok ") && body.size() > 3 && is_digit(body[3])) return true;  // TAP
+  auto has_word = [&](std::string_view part) {
+    std::size_t at = body.find(part);
+    return at != std::string_view::npos &&
+           (at + part.size() == body.size() || !is_word(body[at + part.size()]));
+  };
   return std::any_of(kStarts.begin(), kStarts.end(),
                      [&](std::string_view start) { return body.starts_with(start); }) ||
-         std::any_of(kEnds.begin(), kEnds.end(),
-                     [&](std::string_view end) { return body.ends_with(end); });
+         std::any_of(kInside.begin(), kInside.end(), has_word);
 }
 
 // `1) test name` (mocha, RSpec, ExUnit, minitest, Jasmine number their failure reports).
@@ -396,6 +403,8 @@ LineClass classify(std::string_view line) {
   // pytest's explanation lines: `E       assert 1 == 2`.
   if (indent == 0 && body.starts_with("E  ")) best = std::max(best, 6);
   if (is_numbered_report(body)) best = std::max(best, 4);
+  // `==== FAILURES ====`, `---- Failed tests ----`: the header of a runner's failure reports.
+  if ((result.traits & kRule) && best >= 4) best = std::max(best, 6);
   if (is_success(body) && best < 8) {
     result.traits |= kSuccess;
     return result;
