@@ -19,6 +19,7 @@ constexpr std::size_t kMaxAbove = 150;
 constexpr std::size_t kMaxFollow = 60;
 // Lines above a hit shown with it in any case: the command or test it belongs to.
 constexpr std::size_t kContextAbove = 3;
+constexpr std::size_t kContextBelow = 3;
 // Once every report has its place, leftover room shows this much more around each.
 constexpr std::size_t kExpandAbove = 40;
 constexpr std::size_t kExpandBelow = 20;
@@ -234,14 +235,15 @@ Block block_around(const std::vector<Unit>& units, std::size_t hit) {
       break;
     }
   }
-  // Down through what continues it: frames, deeper indentation, the next couple of lines.
+  // Down through what continues it: frames and deeper indentation, across a few lines that do
+  // not (a source line quoted in a trace, an expected/actual pair).
   std::size_t indent = indentation(units[hit].text);
   std::size_t limit = std::min(units.size() - 1, hit + kMaxFollow);
-  for (std::size_t i = hit + 1; i <= limit; ++i) {
+  block.last = std::min(limit, hit + kContextBelow);
+  for (std::size_t i = hit + 1; i <= limit && i <= block.last + kContextBelow; ++i) {
     const Unit& unit = units[i];
-    bool continues = (unit.kind.traits & kFrame) || indentation(unit.text) > indent || i <= hit + 2;
-    if (!continues || starts_report(unit)) break;
-    block.last = i;
+    if (starts_report(unit)) break;
+    if ((unit.kind.traits & kFrame) || indentation(unit.text) > indent) block.last = i;
   }
   return block;
 }

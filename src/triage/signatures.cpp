@@ -314,14 +314,18 @@ bool accepts(const Signature& signature, std::string_view line, std::size_t begi
   if ((checks & kNonzero) && !nonzero_follows(line, end)) return false;
   if ((checks & kNotZeroCount) && zero_count_around(line, begin, end)) return false;
   if (checks & kTypeName) {
-    // ValueError, java.lang.IllegalStateException; not "stderror", not "raise Error(" in code.
+    // A raised exception, `ValueError: bad` or `java.lang.IllegalStateException` alone, and
+    // Elixir's `** (ArgumentError)`; not the same names in source code (`except KeyError:`,
+    // `raise Error(msg)`, `isinstance(e, TimeoutError)`), not words like "stderror".
     std::string_view word = word_before(line, begin);
     if (!is_upper(line[begin]) || word.empty() || !is_alpha(word.back())) return false;
     if (!is_upper(word.front()) && word.find('.') == std::string_view::npos) return false;
-    if (end < line.size() &&
-        std::string_view(":;, )]'\"").find(line[end]) == std::string_view::npos) {
-      return false;
-    }
+    std::size_t word_begin = begin - word.size();
+    bool message = end + 1 < line.size() && line[end] == ':' && line[end + 1] == ' ';
+    bool alone = end == line.size();
+    bool wrapped =
+        end < line.size() && line[end] == ')' && word_begin > 0 && line[word_begin - 1] == '(';
+    if (!message && !alone && !wrapped) return false;
   }
   return true;
 }
@@ -363,7 +367,10 @@ bool is_success(std::string_view body) {
       "PASS ",        "PASS:",        "SKIP ",        "SKIP:", "SKIPPED ", "XFAIL "};
   static constexpr std::array<std::string_view, 5> kInside = {
       " PASSED", " SKIPPED", " XFAIL", " ... ok", "[       OK ]"};  // pytest, unittest, gtest
-  if (body.starts_with("ok ") && body.size() > 3 && is_digit(body[3])) return true;  // TAP
+  if (body.starts_with("ok ")) {                                    // TAP: `ok 12 - name`
+    std::size_t number = body.find_first_not_of(' ', 3);
+    if (number != std::string_view::npos && is_digit(body[number])) return true;
+  }
   auto has_word = [&](std::string_view part) {
     std::size_t at = body.find(part);
     return at != std::string_view::npos &&
@@ -372,6 +379,20 @@ bool is_success(std::string_view body) {
   return std::any_of(kStarts.begin(), kStarts.end(),
                      [&](std::string_view start) { return body.starts_with(start); }) ||
          std::any_of(kInside.begin(), kInside.end(), has_word);
+}
+
+// A line a tool labels as a warning or debug output; it does not fail a build by itself, whatever
+// words follow (`npm WARN deprecated`, `[warn] Could not find any member to link`).
+bool is_warning(std::string_view body) {
+  static constexpr std::array<std::string_view, 8> kLabels = {
+      "warning:", "warning ", "[warn", "warn ", "npm warn", "w: ", "[debug]", "debug:"};
+  return std::any_of(kLabels.begin(), kLabels.end(), [&](std::string_view label) {
+    if (body.size() < label.size()) return false;
+    for (std::size_t i = 0; i < label.size(); ++i) {
+      if (lower(body[i]) != label[i]) return false;
+    }
+    return true;
+  });
 }
 
 // `1) test name` (mocha, RSpec, ExUnit, minitest, Jasmine number their failure reports).
@@ -405,6 +426,7 @@ LineClass classify(std::string_view line) {
   if (is_numbered_report(body)) best = std::max(best, 4);
   // `==== FAILURES ====`, `---- Failed tests ----`: the header of a runner's failure reports.
   if ((result.traits & kRule) && best >= 4) best = std::max(best, 6);
+  if (is_warning(body)) best = std::min(best, 2);
   if (is_success(body) && best < 8) {
     result.traits |= kSuccess;
     return result;
