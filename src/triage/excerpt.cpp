@@ -226,11 +226,14 @@ bool starts_report(const Unit& unit) { return unit.kind.traits & (kStepStart | k
 
 Block block_around(const std::vector<Unit>& units, std::size_t hit) {
   Block block{hit, hit >= kContextAbove ? hit - kContextAbove : 0, hit, hit};
-  // Up to the report's header (`____ test_x ____`, `$ make`) when there is one near enough.
+  // Up to the report's header (`____ test_x ____`) when there is one near enough; passing
+  // tests or a new step in between mean the hit is not part of such a report.
   std::size_t floor = hit >= kMaxAbove ? hit - kMaxAbove : 0;
   block.first = block.core_first;
   for (std::size_t i = hit; i > floor; --i) {
-    if (starts_report(units[i - 1])) {
+    std::uint8_t traits = units[i - 1].kind.traits;
+    if (traits & (kSuccess | kStepStart)) break;
+    if (traits & kRule) {
       block.first = std::min(block.core_first, i - 1);
       break;
     }
