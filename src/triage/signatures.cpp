@@ -69,7 +69,11 @@ constexpr Signature kSignatures[] = {
     // Test runners.
     {"failed", 5, kWord | kNotZeroCount},
     {"FAILED", 7, kWord | kCased | kNotZeroCount},  // FAILED tests/x.py::t (pytest), ctest, go
-    {"FAIL", 7, kWord | kCased},                    // FAIL src/x.test.js (jest), PHP run-tests
+    {"FAIL", 7, kWord | kCased},
+    // A runner's verdict opening the line: FAIL src/x.test.js (jest), FAIL name [file] (PHP),
+    // FAIL pkg (go), FAILED tests/x.py::test (pytest's summary).
+    {"FAIL", 9, kWord | kCased | kLineStart},
+    {"FAILED", 9, kWord | kCased | kLineStart},
     {"fail:", 6, kWordBefore},
     {"failed:", 6, kWordBefore},
     {"failure", 5, kWord | kNotZeroCount},
@@ -427,7 +431,7 @@ LineClass classify(std::string_view line) {
   // `==== FAILURES ====`, `---- Failed tests ----`: the header of a runner's failure reports.
   if ((result.traits & kRule) && best >= 4) best = std::max(best, 6);
   if (is_warning(body)) best = std::min(best, 2);
-  if (is_success(body) && best < 8) {
+  if (is_success(body)) {
     result.traits |= kSuccess;
     return result;
   }
