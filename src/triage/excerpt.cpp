@@ -17,12 +17,16 @@ constexpr std::size_t kMaxLineBytes = 1024;
 // How far a report reaches: its header may be this far above the hit, its trace this far below.
 constexpr std::size_t kMaxAbove = 150;
 constexpr std::size_t kMaxFollow = 60;
+// A titled rule (`==== FAILURES ====`) heads a section of reports this long at most.
+constexpr std::size_t kMaxSection = 500;
 // Lines above a hit shown with it in any case: the command or test it belongs to.
 constexpr std::size_t kContextAbove = 3;
 constexpr std::size_t kContextBelow = 3;
-// Once every report has its place, leftover room shows this much more around each.
+// Once every report has its place, leftover room shows more around each, this much per round.
 constexpr std::size_t kExpandAbove = 40;
 constexpr std::size_t kExpandBelow = 20;
+// A failed step whose whole output fits in 1/kStepShare of the budget is shown whole.
+constexpr std::size_t kStepShare = 2;
 constexpr int kMinScore = 4;
 // The end of the log gets 1/kTailShare of the budget.
 constexpr std::size_t kTailShare = 16;
@@ -131,12 +135,18 @@ class Selection {
     return std::nullopt;
   }
 
-  // Grows the kept range [first, last] one line at a time up to `floor`, then down to `ceiling`,
-  // while the budget allows.
-  void extend(std::size_t first, std::size_t floor, std::size_t last, std::size_t ceiling) {
-    while (first > floor && try_add(first - 1, first - 1)) --first;
-    while (last < ceiling && try_add(last + 1, last + 1)) ++last;
+  // Grows the kept `block` by up to `above` lines upwards, then `below` downwards, one line at a
+  // time while the budget allows. Returns whether it grew.
+  bool extend(Block& block, std::size_t above, std::size_t below) {
+    std::size_t floor = block.first >= above ? block.first - above : 0;
+    std::size_t ceiling = std::min(units_.size() - 1, block.last + below);
+    Block before = block;
+    while (block.first > floor && try_add(block.first - 1, block.first - 1)) --block.first;
+    while (block.last < ceiling && try_add(block.last + 1, block.last + 1)) ++block.last;
+    return block.first != before.first || block.last != before.last;
   }
+
+  const std::vector<std::size_t>& sizes() const { return sizes_; }
 
   std::size_t room() const { return budget_ - std::min(budget_, cost_); }
 
@@ -224,7 +234,25 @@ std::size_t indentation(std::string_view text) {
 
 bool starts_report(const Unit& unit) { return unit.kind.traits & (kStepStart | kRule); }
 
+// Where a report headed by the rule at `header` ends: before the next rule drawn with the same
+// character (pytest's `==== FAILURES ====` runs to `==== warnings summary ====`, past the
+// `____ test ____` rules of each failure) or a new step.
+std::size_t section_end(const std::vector<Unit>& units, std::size_t header) {
+  std::string_view text = units[header].text;
+  char rule = text[indentation(text)];
+  std::size_t limit = std::min(units.size() - 1, header + kMaxSection);
+  for (std::size_t i = header + 1; i <= limit; ++i) {
+    std::string_view line = units[i].text;
+    if ((units[i].kind.traits & kStepStart) ||
+        ((units[i].kind.traits & kRule) && line[indentation(line)] == rule)) {
+      return i - 1;
+    }
+  }
+  return limit;
+}
+
 Block block_around(const std::vector<Unit>& units, std::size_t hit) {
+  if (units[hit].kind.traits & kRule) return {hit, hit, hit, section_end(units, hit)};
   Block block{hit, hit >= kContextAbove ? hit - kContextAbove : 0, hit, hit};
   // Up to the report's header (`____ test_x ____`) when there is one near enough; passing
   // tests or a new step in between mean the hit is not part of such a report.
@@ -262,25 +290,45 @@ std::string message_key(std::string_view text) {
   return key;
 }
 
-// Failure reports, most telling first.
-std::vector<Block> rank_blocks(const std::vector<Unit>& units) {
-  std::vector<int> priority(units.size());
-  for (std::size_t i = 0; i < units.size(); ++i) priority[i] = units[i].kind.score * 10;
-  // Lines inside a step that failed (from its command to the line reporting its status) matter
-  // more than the same words in a step that passed. A log that stops without such a line was
-  // cut off or killed inside its last step.
-  bool any_failed = false;
-  std::size_t step_start = 0;
+struct Step {
+  std::size_t first = 0;
+  std::size_t last = 0;
+};
+
+// Steps that failed: from an echoed command to the line reporting its nonzero status. A log that
+// ends without such a line was cut off or killed inside its last step, which counts as failed.
+std::vector<Step> failed_steps(const std::vector<Unit>& units) {
+  std::vector<Step> steps;
+  std::size_t start = 0;
   for (std::size_t i = 0; i < units.size(); ++i) {
-    if (units[i].kind.traits & kStepStart) step_start = i;
+    if (units[i].kind.traits & kStepStart) start = i;
     if (units[i].kind.traits & kStepFailed) {
-      any_failed = true;
-      for (std::size_t j = step_start; j <= i; ++j) priority[j] += 30;
-      step_start = i + 1;
+      steps.push_back({start, i});
+      start = i + 1;
     }
   }
-  if (!any_failed) {
-    for (std::size_t j = step_start; j < units.size(); ++j) priority[j] += 30;
+  if (steps.empty()) steps.push_back({start, units.size() - 1});
+  return steps;
+}
+
+// Failure reports, most telling first.
+std::vector<Block> rank_blocks(const std::vector<Unit>& units,
+                               const std::vector<std::size_t>& sizes, std::size_t budget) {
+  std::vector<int> priority(units.size());
+  for (std::size_t i = 0; i < units.size(); ++i) priority[i] = units[i].kind.score * 10;
+  // The same words matter more inside a failed step than in one that passed; and the whole output
+  // of a failed step, when it is short, is the best account of what went wrong.
+  std::vector<const Step*> small_step(units.size(), nullptr);
+  std::vector<Step> steps = failed_steps(units);
+  for (const Step& step : steps) {
+    std::size_t bytes = 0;
+    for (std::size_t i = step.first; i <= step.last; ++i) {
+      priority[i] += 30;
+      bytes += sizes[i];
+    }
+    if (bytes <= budget / kStepShare) {
+      for (std::size_t i = step.first; i <= step.last; ++i) small_step[i] = &step;
+    }
   }
 
   std::vector<std::size_t> hits;
@@ -293,9 +341,13 @@ std::vector<Block> rank_blocks(const std::vector<Unit>& units) {
   std::vector<Block> blocks;
   std::unordered_set<std::string> seen;
   for (std::size_t hit : hits) {
-    if (seen.insert(message_key(units[hit].text)).second) {
-      blocks.push_back(block_around(units, hit));
+    if (!seen.insert(message_key(units[hit].text)).second) continue;
+    Block block = block_around(units, hit);
+    if (const Step* step = small_step[hit]) {
+      block.first = std::min(block.first, step->first);
+      block.last = std::max(block.last, step->last);
     }
+    blocks.push_back(block);
   }
   return blocks;
 }
@@ -316,18 +368,17 @@ std::string excerpt(std::string_view log, std::size_t budget) {
   if (tail < units.size()) {
     selection.add_block({tail, tail, units.size() - 1, units.size() - 1});
   }
-  std::vector<Block> blocks = rank_blocks(units);
   std::vector<Block> added;
-  for (const Block& block : blocks) {
+  for (const Block& block : rank_blocks(units, selection.sizes(), budget)) {
     if (selection.room() < kMinRoom) break;
     if (auto kept = selection.add_block(block)) added.push_back(*kept);
   }
-  // Whatever room is left shows more of the chosen reports, the best first: above them is what
-  // led there (the test's source, the lint output before `npm ERR!`), below the rest of a trace.
-  for (const Block& block : added) {
-    std::size_t floor = block.first >= kExpandAbove ? block.first - kExpandAbove : 0;
-    selection.extend(block.first, floor, block.last,
-                     std::min(units.size() - 1, block.last + kExpandBelow));
+  // Whatever room is left shows more of the chosen reports, the best first, a little at a time:
+  // above them is what led there (the test's source, the lint output before `npm ERR!`), below
+  // the rest of a trace.
+  for (bool grew = true; grew && selection.room() >= kMinRoom;) {
+    grew = false;
+    for (Block& block : added) grew = selection.extend(block, kExpandAbove, kExpandBelow) || grew;
   }
   return selection.render();
 }

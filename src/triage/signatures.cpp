@@ -170,12 +170,16 @@ constexpr Signature kSignatures[] = {
     {"problems", 4, kWord | kNotZeroCount},
     {"violation", 4, kWord | kNotZeroCount},
     {"violations", 4, kWord | kNotZeroCount},
-    // The end of a failed step: Travis, GitHub Actions, GitLab, shells, subprocess wrappers.
+    // A command that failed.
+    {"exit code", 6, kNonzero},
+    {"exit status", 6, kNonzero},
+    {"returned non-zero", 7},
+    {"non-zero exit", 7},
+    // The CI's own line ending a failed step or job: Travis CI (`The command "make" exited with
+    // 2.`), GitHub Actions (`Process completed with exit code 1.`), GitLab (`ERROR: Job failed:
+    // exit code 1`).
     {"exited with", 7, kNonzero, kStepFailed},
-    {"exit code", 7, kNonzero, kStepFailed},
-    {"exit status", 7, kNonzero, kStepFailed},
-    {"returned non-zero", 7, 0, kStepFailed},
-    {"non-zero exit", 7, 0, kStepFailed},
+    {"process completed with exit code", 7, kNonzero, kStepFailed},
     {"job failed", 7, 0, kStepFailed},
 };
 
@@ -431,6 +435,12 @@ LineClass classify(std::string_view line) {
   // `==== FAILURES ====`, `---- Failed tests ----`: the header of a runner's failure reports.
   if ((result.traits & kRule) && best >= 4) best = std::max(best, 6);
   if (is_warning(body)) best = std::min(best, 2);
+  // Travis CI's own account of a command it retried: `The command "x" failed. Retrying, 2 of 3.`
+  // and `The command "x" failed 3 times.`
+  if (body.starts_with("The command \"") && body.find("\" failed") != std::string_view::npos) {
+    result.traits |= kStepFailed;
+    best = std::max(best, 7);
+  }
   if (is_success(body)) {
     result.traits |= kSuccess;
     return result;
