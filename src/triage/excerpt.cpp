@@ -267,15 +267,17 @@ Block block_around(const std::vector<Unit>& units, std::size_t hit) {
     }
   }
   // Down through what continues it: frames and deeper indentation, across a few lines that do
-  // not (a source line quoted in a trace, an expected/actual pair).
+  // not (a source line quoted in a trace, an expected/actual pair), and the line that ends it
+  // (Python's exception after its frames).
   std::size_t indent = indentation(units[hit].text);
   std::size_t limit = std::min(units.size() - 1, hit + kMaxFollow);
-  block.last = std::min(limit, hit + kContextBelow);
-  for (std::size_t i = hit + 1; i <= limit && i <= block.last + kContextBelow; ++i) {
+  std::size_t continued = hit;
+  for (std::size_t i = hit + 1; i <= limit && i <= continued + kContextBelow; ++i) {
     const Unit& unit = units[i];
     if (starts_report(unit)) break;
-    if ((unit.kind.traits & kFrame) || indentation(unit.text) > indent) block.last = i;
+    if ((unit.kind.traits & kFrame) || indentation(unit.text) > indent) continued = i;
   }
+  block.last = std::min(limit, std::max(continued + 1, hit + kContextBelow));
   return block;
 }
 

@@ -35,6 +35,7 @@ constexpr Signature kSignatures[] = {
     // Diagnostics in general (gcc/clang/rustc/tsc/javac/go vet "file:line: error: ...", loggers).
     {"error", 4, kWord | kNotZeroCount},
     {"errors", 3, kWord | kNotZeroCount},
+    {"ERROR", 6, kWord | kCased},  // a log level: ERROR: ..., [ERROR], TestFramework (ERROR)
     {"error:", 8, kWordBefore},
     {"error[", 8, kWordBefore},  // rustc: error[E0308]
     {"error!", 7, kWordBefore},
@@ -356,8 +357,10 @@ bool is_rule(std::string_view body) {
 
 // A stack frame or location line of the common runtimes, which continues the report above it.
 bool is_frame(std::string_view body) {
-  static constexpr std::array<std::string_view, 6> kStarts = {"at ",  "File \"", "from ",
-                                                              "[C]:", "... ",    "Caused by"};
+  static constexpr std::array<std::string_view, 8> kStarts = {
+      "at ", "File \"", "from ", "[C]:", "... ", "Caused by",
+      // Python's chained exceptions: the next traceback belongs to the same report.
+      "During handling of the above exception", "The above exception was the direct cause"};
   if (std::any_of(kStarts.begin(), kStarts.end(),
                   [&](std::string_view start) { return body.starts_with(start); })) {
     return true;
