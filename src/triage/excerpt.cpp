@@ -302,11 +302,22 @@ struct Step {
 std::vector<Step> failed_steps(const std::vector<Unit>& units) {
   std::vector<Step> steps;
   std::size_t start = 0;
+  bool started = false;
   for (std::size_t i = 0; i < units.size(); ++i) {
-    if (units[i].kind.traits & kStepStart) start = i;
+    if (units[i].kind.traits & kStepStart) {
+      start = i;
+      started = true;
+    }
     if (units[i].kind.traits & kStepFailed) {
-      steps.push_back({start, i});
+      // A failure right after another one with no command echoed in between is the same step
+      // retried (Travis' travis_retry): one step.
+      if (!started && !steps.empty() && steps.back().last + 1 == start) {
+        steps.back().last = i;
+      } else {
+        steps.push_back({start, i});
+      }
       start = i + 1;
+      started = false;
     }
   }
   if (steps.empty()) steps.push_back({start, units.size() - 1});
@@ -335,15 +346,23 @@ std::vector<Block> rank_blocks(const std::vector<Unit>& units,
 
   std::vector<std::size_t> hits;
   for (std::size_t i = 0; i < units.size(); ++i) {
-    if (units[i].kind.score >= kMinScore) hits.push_back(i);
+    if (units[i].kind.score < kMinScore) continue;
+    hits.push_back(i);
+    // The line closing a failed step, with the last lines the command printed, is cheap and
+    // says which command failed.
+    if (units[i].kind.traits & kStepFailed) priority[i] += 20;
   }
   // Ties go to the earlier line: the first error usually causes the ones after it.
   std::stable_sort(hits.begin(), hits.end(),
                    [&](std::size_t a, std::size_t b) { return priority[a] > priority[b]; });
-  std::vector<Block> blocks;
+  // A message repeated (a retried request, the same assertion in every test) is shown once
+  // before any repeat of another is.
   std::unordered_set<std::string> seen;
+  std::stable_partition(hits.begin(), hits.end(), [&](std::size_t hit) {
+    return seen.insert(message_key(units[hit].text)).second;
+  });
+  std::vector<Block> blocks;
   for (std::size_t hit : hits) {
-    if (!seen.insert(message_key(units[hit].text)).second) continue;
     Block block = block_around(units, hit);
     if (const Step* step = small_step[hit]) {
       block.first = std::min(block.first, step->first);
