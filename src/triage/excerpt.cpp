@@ -255,14 +255,15 @@ Block block_around(const std::vector<Unit>& units, std::size_t hit) {
   if (units[hit].kind.traits & kRule) return {hit, hit, hit, section_end(units, hit)};
   Block block{hit, hit >= kContextAbove ? hit - kContextAbove : 0, hit, hit};
   // Up to the report's header (`____ test_x ____`) when there is one near enough; passing
-  // tests or a new step in between mean the hit is not part of such a report.
+  // tests or a new step in between mean the hit is not part of such a report. A rule right
+  // above the hit closes a report rather than opening one (PHP's `====DONE====` before `FAIL`).
   std::size_t floor = hit >= kMaxAbove ? hit - kMaxAbove : 0;
   block.first = block.core_first;
-  for (std::size_t i = hit; i > floor; --i) {
+  for (std::size_t i = block.core_first; i > floor; --i) {
     std::uint8_t traits = units[i - 1].kind.traits;
     if (traits & (kSuccess | kStepStart)) break;
     if (traits & kRule) {
-      block.first = std::min(block.core_first, i - 1);
+      block.first = i - 1;
       break;
     }
   }
