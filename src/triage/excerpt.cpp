@@ -236,14 +236,14 @@ bool starts_report(const Unit& unit) { return unit.kind.traits & (kStepStart | k
 
 // Where a report headed by the rule at `header` ends: before the next rule drawn with the same
 // character (pytest's `==== FAILURES ====` runs to `==== warnings summary ====`, past the
-// `____ test ____` rules of each failure) or a new step.
+// `____ test ____` rules of each failure), a passing test or a new step.
 std::size_t section_end(const std::vector<Unit>& units, std::size_t header) {
   std::string_view text = units[header].text;
   char rule = text[indentation(text)];
   std::size_t limit = std::min(units.size() - 1, header + kMaxSection);
   for (std::size_t i = header + 1; i <= limit; ++i) {
     std::string_view line = units[i].text;
-    if ((units[i].kind.traits & kStepStart) ||
+    if ((units[i].kind.traits & (kStepStart | kSuccess)) ||
         ((units[i].kind.traits & kRule) && line[indentation(line)] == rule)) {
       return i - 1;
     }
@@ -252,8 +252,18 @@ std::size_t section_end(const std::vector<Unit>& units, std::size_t header) {
 }
 
 Block block_around(const std::vector<Unit>& units, std::size_t hit) {
-  if (units[hit].kind.traits & kRule) return {hit, hit, hit, section_end(units, hit)};
-  Block block{hit, hit >= kContextAbove ? hit - kContextAbove : 0, hit, hit};
+  // Context above stops at passing tests: in a runner's list (`test_x PASSED`, `test_y FAILED`)
+  // they are not what the failure needs.
+  Block block{hit, hit, hit, hit};
+  while (block.core_first > 0 && hit - block.core_first < kContextAbove &&
+         !(units[block.core_first - 1].kind.traits & kSuccess)) {
+    --block.core_first;
+  }
+  if (units[hit].kind.traits & kRule) {
+    block.first = block.core_first;
+    block.last = section_end(units, hit);
+    return block;
+  }
   // Up to the report's header (`____ test_x ____`) when there is one near enough; passing
   // tests or a new step in between mean the hit is not part of such a report. A rule right
   // above the hit closes a report rather than opening one (PHP's `====DONE====` before `FAIL`).

@@ -436,7 +436,7 @@ LineClass classify(std::string_view line) {
   if (indent == 0 && body.starts_with("E  ")) best = std::max(best, 6);
   if (is_numbered_report(body)) best = std::max(best, 4);
   // `==== FAILURES ====`, `---- Failed tests ----`: the header of a runner's failure reports.
-  if ((result.traits & kRule) && best >= 4) best = std::max(best, 6);
+  if ((result.traits & kRule) && best >= 4) best = std::max(best, 8);
   if (is_warning(body)) best = std::min(best, 2);
   // Travis CI's own account of a command it retried: `The command "x" failed. Retrying, 2 of 3.`
   // and `The command "x" failed 3 times.`
