@@ -1,6 +1,7 @@
 #include "triage/excerpt.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <unordered_set>
@@ -120,19 +121,26 @@ class Selection {
 
   // Keeps as much of `block` as fits, giving up first its reach above the core, then its lines
   // below the hit, then its context above the hit. Returns the part kept, if any.
-  std::optional<Block> add_block(Block block) {
-    for (std::size_t first = block.first; first <= block.core_first; ++first) {
-      if (try_add(first, block.last)) return Block{first, block.core_first, block.hit, block.last};
+  std::optional<Block> add_block(const Block& block) {
+    auto fits = [&](std::size_t first, std::size_t last) {
+      return cost_after_adding(first, last) <= budget_;
+    };
+    if (!fits(block.hit, block.hit)) return std::nullopt;
+    Block kept = block;
+    if (fits(block.core_first, block.last)) {
+      kept.first = lowest(block.first, block.core_first,
+                          [&](std::size_t first) { return fits(first, block.last); });
+    } else if (fits(block.core_first, block.hit)) {
+      kept.first = block.core_first;
+      kept.last = highest(block.hit, block.last,
+                          [&](std::size_t last) { return fits(block.core_first, last); });
+    } else {
+      kept.first = kept.core_first = lowest(
+          block.core_first, block.hit, [&](std::size_t first) { return fits(first, block.hit); });
+      kept.last = block.hit;
     }
-    for (std::size_t last = block.last; last > block.hit; --last) {
-      if (try_add(block.core_first, last - 1)) {
-        return Block{block.core_first, block.core_first, block.hit, last - 1};
-      }
-    }
-    for (std::size_t first = block.core_first + 1; first <= block.hit; ++first) {
-      if (try_add(first, block.hit)) return Block{first, first, block.hit, block.hit};
-    }
-    return std::nullopt;
+    add(kept.first, kept.last);
+    return kept;
   }
 
   // Grows the kept `block` by up to `above` lines upwards, then `below` downwards, one line at a
@@ -166,11 +174,42 @@ class Selection {
 
  private:
   bool try_add(std::size_t first, std::size_t last) {
-    std::size_t cost = cost_after_adding(first, last);
-    if (cost > budget_) return false;
-    for (std::size_t i = first; i <= last; ++i) kept_.insert(i);
-    cost_ = cost;
+    if (cost_after_adding(first, last) > budget_) return false;
+    add(first, last);
     return true;
+  }
+
+  void add(std::size_t first, std::size_t last) {
+    cost_ = cost_after_adding(first, last);
+    for (std::size_t i = first; i <= last; ++i) kept_.insert(i);
+  }
+
+  // Binary searches over a range where `fits` holds at one end: a longer range costs more,
+  // except where a kept line replaces a marker, so the answer always fits but may not be the
+  // very widest.
+  template <class Fits>
+  static std::size_t lowest(std::size_t low, std::size_t high, Fits&& fits) {
+    while (low < high) {
+      std::size_t middle = low + (high - low) / 2;
+      if (fits(middle)) {
+        high = middle;
+      } else {
+        low = middle + 1;
+      }
+    }
+    return high;
+  }
+  template <class Fits>
+  static std::size_t highest(std::size_t low, std::size_t high, Fits&& fits) {
+    while (low < high) {
+      std::size_t middle = low + (high - low + 1) / 2;
+      if (fits(middle)) {
+        low = middle;
+      } else {
+        high = middle - 1;
+      }
+    }
+    return low;
   }
 
   // Keeping a short line can shrink the excerpt: it may replace a longer gap marker.
@@ -292,20 +331,24 @@ Block block_around(const std::vector<Unit>& units, std::size_t hit) {
   return block;
 }
 
-// Lines that differ only in numbers (`timeout after 3s` / `after 5s`, test ids) say one thing.
-std::string message_key(std::string_view text) {
-  std::string key;
-  key.reserve(text.size());
+// Lines that differ only in numbers (`timeout after 3s` / `after 5s`, test ids) say one thing:
+// a hash (FNV-1a) of the line with each run of digits read as one `#`.
+std::uint64_t message_key(std::string_view text) {
+  std::uint64_t hash = 14695981039346656037ull;
+  bool in_number = false;
   for (char c : text) {
     bool digit = c >= '0' && c <= '9';
-    if (!digit || key.empty() || key.back() != '#') key.push_back(digit ? '#' : c);
+    if (digit && in_number) continue;
+    in_number = digit;
+    hash = (hash ^ static_cast<unsigned char>(digit ? '#' : c)) * 1099511628211ull;
   }
-  return key;
+  return hash;
 }
 
 struct Step {
   std::size_t first = 0;
   std::size_t last = 0;
+  bool small = false;  // its whole output fits in 1/kStepShare of the budget
 };
 
 // Steps that failed: from an echoed command to the line reporting its nonzero status. A log that
@@ -325,64 +368,81 @@ std::vector<Step> failed_steps(const std::vector<Unit>& units) {
       if (!started && !steps.empty() && steps.back().last + 1 == start) {
         steps.back().last = i;
       } else {
-        steps.push_back({start, i});
+        steps.push_back({start, i, false});
       }
       start = i + 1;
       started = false;
     }
   }
-  if (steps.empty()) steps.push_back({start, units.size() - 1});
+  if (steps.empty()) steps.push_back({start, units.size() - 1, false});
   return steps;
 }
 
-// Failure reports, most telling first.
-std::vector<Block> rank_blocks(const std::vector<Unit>& units,
-                               const std::vector<std::size_t>& sizes, std::size_t budget) {
-  std::vector<int> priority(units.size());
-  for (std::size_t i = 0; i < units.size(); ++i) priority[i] = units[i].kind.score * 10;
-  // The same words matter more inside a failed step than in one that passed; and the whole output
-  // of a failed step, when it is short, is the best account of what went wrong.
-  std::vector<const Step*> small_step(units.size(), nullptr);
-  std::vector<Step> steps = failed_steps(units);
-  for (const Step& step : steps) {
-    std::size_t bytes = 0;
-    for (std::size_t i = step.first; i <= step.last; ++i) {
-      priority[i] += 30;
-      bytes += sizes[i];
+// The last lines of the log, up to 1/kTailShare of the budget (at least one line).
+Block tail_block(const std::vector<std::size_t>& sizes, std::size_t budget) {
+  std::size_t last = sizes.size() - 1;
+  std::size_t first = last;
+  for (std::size_t bytes = sizes[last];
+       first > 0 && bytes + sizes[first - 1] <= budget / kTailShare;) {
+    bytes += sizes[--first];
+  }
+  return {first, first, last, last};
+}
+
+// Failure reports in the order they deserve room, most telling first. Blocks are built only when
+// asked for: most hits of a long log never get any room.
+class Ranking {
+ public:
+  Ranking(const std::vector<Unit>& units, const std::vector<std::size_t>& sizes, std::size_t budget)
+      : units_(units), steps_(failed_steps(units)) {
+    std::vector<int> priority(units.size());
+    for (std::size_t i = 0; i < units.size(); ++i) priority[i] = units[i].kind.score * 10;
+    // The same words matter more inside a failed step than in one that passed; and the whole
+    // output of a failed step, when it is short, is the best account of what went wrong.
+    for (Step& step : steps_) {
+      std::size_t bytes = 0;
+      for (std::size_t i = step.first; i <= step.last; ++i) {
+        priority[i] += 30;
+        bytes += sizes[i];
+      }
+      step.small = bytes <= budget / kStepShare;
     }
-    if (bytes <= budget / kStepShare) {
-      for (std::size_t i = step.first; i <= step.last; ++i) small_step[i] = &step;
+    for (std::size_t i = 0; i < units.size(); ++i) {
+      if (units[i].kind.score < kMinScore) continue;
+      hits_.push_back(i);
+      // The line closing a failed step, with the last lines the command printed, is cheap and
+      // says which command failed.
+      if (units[i].kind.traits & kStepFailed) priority[i] += 20;
     }
+    // Ties go to the earlier line: the first error usually causes the ones after it.
+    std::stable_sort(hits_.begin(), hits_.end(),
+                     [&](std::size_t a, std::size_t b) { return priority[a] > priority[b]; });
+    // A message repeated (a retried request, the same assertion in every test) is shown once
+    // before any repeat of another is.
+    std::unordered_set<std::uint64_t> seen;
+    std::stable_partition(hits_.begin(), hits_.end(), [&](std::size_t hit) {
+      return seen.insert(message_key(units[hit].text)).second;
+    });
   }
 
-  std::vector<std::size_t> hits;
-  for (std::size_t i = 0; i < units.size(); ++i) {
-    if (units[i].kind.score < kMinScore) continue;
-    hits.push_back(i);
-    // The line closing a failed step, with the last lines the command printed, is cheap and
-    // says which command failed.
-    if (units[i].kind.traits & kStepFailed) priority[i] += 20;
-  }
-  // Ties go to the earlier line: the first error usually causes the ones after it.
-  std::stable_sort(hits.begin(), hits.end(),
-                   [&](std::size_t a, std::size_t b) { return priority[a] > priority[b]; });
-  // A message repeated (a retried request, the same assertion in every test) is shown once
-  // before any repeat of another is.
-  std::unordered_set<std::string> seen;
-  std::stable_partition(hits.begin(), hits.end(), [&](std::size_t hit) {
-    return seen.insert(message_key(units[hit].text)).second;
-  });
-  std::vector<Block> blocks;
-  for (std::size_t hit : hits) {
-    Block block = block_around(units, hit);
-    if (const Step* step = small_step[hit]) {
+  const std::vector<std::size_t>& hits() const { return hits_; }
+
+  Block block(std::size_t hit) const {
+    Block block = block_around(units_, hit);
+    auto step = std::upper_bound(steps_.begin(), steps_.end(), hit,
+                                 [](std::size_t line, const Step& s) { return line < s.first; });
+    if (step != steps_.begin() && (--step)->small && hit <= step->last) {
       block.first = std::min(block.first, step->first);
       block.last = std::max(block.last, step->last);
     }
-    blocks.push_back(block);
+    return block;
   }
-  return blocks;
-}
+
+ private:
+  const std::vector<Unit>& units_;
+  std::vector<Step> steps_;
+  std::vector<std::size_t> hits_;
+};
 
 }  // namespace
 
@@ -391,20 +451,17 @@ std::string excerpt(std::string_view log, std::size_t budget) {
   std::vector<Unit> units = fold_repeats(lines);
   if (units.empty()) return {};
   Selection selection(units, lines.size(), std::min(kMaxLineBytes, budget / 2), budget);
-  // The end of the log says how the job ended; a little of it goes in whatever else is chosen.
-  std::size_t tail = units.size();
-  std::size_t tail_bytes = 0;
-  while (tail > 0 && tail_bytes + units[tail - 1].text.size() + 1 <= budget / kTailShare) {
-    tail_bytes += units[--tail].text.size() + 1;
-  }
-  if (tail < units.size()) {
-    selection.add_block({tail, tail, units.size() - 1, units.size() - 1});
-  }
+  // The end of the log says how the job ended: a little of it goes in first whatever else is
+  // chosen, and it grows last, so a log with no recognizable failure shows its end.
+  std::optional<Block> tail = selection.add_block(tail_block(selection.sizes(), budget));
   std::vector<Block> added;
-  for (const Block& block : rank_blocks(units, selection.sizes(), budget)) {
+  Ranking ranking(units, selection.sizes(), budget);
+  for (std::size_t hit : ranking.hits()) {
     if (selection.room() < kMinRoom) break;
-    if (auto kept = selection.add_block(block)) added.push_back(*kept);
+    if (selection.sizes()[hit] > selection.room()) continue;
+    if (auto kept = selection.add_block(ranking.block(hit))) added.push_back(*kept);
   }
+  if (tail) added.push_back(*tail);
   // Whatever room is left shows more of the chosen reports, the best first, a little at a time:
   // above them is what led there (the test's source, the lint output before `npm ERR!`), below
   // the rest of a trace.

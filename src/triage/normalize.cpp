@@ -36,73 +36,139 @@ std::size_t utf8_length(std::string_view text) {
 }
 
 // One line of a terminal: text written at a cursor that carriage returns, backspaces and cursor
-// controls move. Columns are counted in characters so overwriting never splits a UTF-8 sequence.
+// controls move. While writing only appends, the line stays UTF-8; once the cursor moves back it
+// becomes one code point per column, so an overwrite costs the same whatever the widths of the
+// characters involved (a progress bar redrawn a million times stays linear).
 class TerminalLine {
  public:
   void reset() {
-    text_.clear();
+    bytes_.clear();
+    cells_.clear();
+    in_cells_ = false;
     cursor_ = 0;
   }
-  const std::string& text() const { return text_; }
   bool at_start() const { return cursor_ == 0; }
 
+  // `character` is one well-formed UTF-8 sequence.
   void write_char(std::string_view character) {
-    if (cursor_ == text_.size()) {
-      text_.append(character);
-    } else {
-      text_.replace(cursor_, char_length(cursor_), character);
+    if (appending()) {
+      bytes_.append(character);
+      cursor_ += character.size();
+      return;
     }
-    cursor_ += character.size();
+    to_cells();
+    put(decode(character));
   }
   // Most of a log is printable ASCII appended at the end of the line: one append per run.
   void write_ascii(std::string_view run) {
-    if (cursor_ == text_.size()) {
-      text_.append(run);
+    if (appending()) {
+      bytes_.append(run);
       cursor_ += run.size();
       return;
     }
-    for (std::size_t i = 0; i < run.size(); ++i) write_char(run.substr(i, 1));
+    to_cells();
+    for (char c : run) put(static_cast<unsigned char>(c));
   }
   void carriage_return() { cursor_ = 0; }
   void back(std::size_t columns) {
-    while (columns-- > 0 && cursor_ > 0) {
-      do --cursor_;
-      while (cursor_ > 0 && is_continuation(text_[cursor_]));
-    }
+    to_cells();
+    cursor_ -= std::min(cursor_, columns);
   }
-  void forward(std::size_t columns) {
-    while (columns-- > 0) {
-      if (cursor_ == text_.size()) text_.push_back(' ');
-      cursor_ += char_length(cursor_);
-    }
-  }
+  void forward(std::size_t columns) { to_column(cursor_ + columns); }
   void to_column(std::size_t column) {
-    cursor_ = 0;
-    forward(column);
+    to_cells();
+    cursor_ = column;
+    if (cells_.size() < cursor_) cells_.resize(cursor_, U' ');
   }
   // ECMA-48 "erase in line": 0 to the end, 1 to the start (blanked), 2 the whole line.
   void erase(int mode) {
+    if (mode == 0 && !in_cells_) {
+      bytes_.resize(cursor_);  // a byte offset on a character boundary: 0 or the end
+      return;
+    }
+    to_cells();
     if (mode == 0) {
-      text_.resize(cursor_);
+      cells_.resize(cursor_);
     } else if (mode == 1) {
-      std::size_t columns = 0;
-      for (std::size_t i = 0; i < cursor_; i += char_length(i)) ++columns;
-      text_.replace(0, cursor_, columns, ' ');
-      cursor_ = columns;
+      std::fill_n(cells_.begin(), cursor_, U' ');
     } else {
-      text_.assign(cursor_, ' ');
+      cells_.assign(cursor_, U' ');
     }
   }
 
- private:
-  std::size_t char_length(std::size_t at) const {
-    std::size_t end = at + 1;
-    while (end < text_.size() && is_continuation(text_[end])) ++end;
-    return end - at;
+  // The line as UTF-8; the line must be reset before it is written again.
+  std::string_view finish() {
+    if (in_cells_) {
+      bytes_.clear();
+      for (char32_t c : cells_) encode(c, bytes_);
+    }
+    return bytes_;
   }
 
-  std::string text_;
-  std::size_t cursor_ = 0;
+ private:
+  bool appending() const { return !in_cells_ && cursor_ == bytes_.size(); }
+
+  void put(char32_t c) {
+    if (cursor_ == cells_.size()) {
+      cells_.push_back(c);
+    } else {
+      cells_[cursor_] = c;
+    }
+    ++cursor_;
+  }
+
+  void to_cells() {
+    if (in_cells_) return;
+    in_cells_ = true;
+    for (std::size_t i = 0; i < bytes_.size();) {
+      std::size_t length = utf8_length(std::string_view(bytes_).substr(i));
+      cells_.push_back(decode(std::string_view(bytes_).substr(i, length)));
+      i += length;
+    }
+    // While appending, the cursor is at the start (after a carriage return) or at the end.
+    if (cursor_ != 0) cursor_ = cells_.size();
+  }
+
+  static char32_t decode(std::string_view character) {
+    auto byte = [&](std::size_t i) {
+      return static_cast<char32_t>(static_cast<unsigned char>(character[i]));
+    };
+    switch (character.size()) {
+      case 1:
+        return byte(0);
+      case 2:
+        return ((byte(0) & 0x1F) << 6) | (byte(1) & 0x3F);
+      case 3:
+        return ((byte(0) & 0x0F) << 12) | ((byte(1) & 0x3F) << 6) | (byte(2) & 0x3F);
+      default:
+        return ((byte(0) & 0x07) << 18) | ((byte(1) & 0x3F) << 12) | ((byte(2) & 0x3F) << 6) |
+               (byte(3) & 0x3F);
+    }
+  }
+
+  static void encode(char32_t c, std::string& out) {
+    auto put_byte = [&](char32_t b) { out.push_back(static_cast<char>(b)); };
+    if (c < 0x80) {
+      put_byte(c);
+    } else if (c < 0x800) {
+      put_byte(0xC0 | (c >> 6));
+      put_byte(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+      put_byte(0xE0 | (c >> 12));
+      put_byte(0x80 | ((c >> 6) & 0x3F));
+      put_byte(0x80 | (c & 0x3F));
+    } else {
+      put_byte(0xF0 | (c >> 18));
+      put_byte(0x80 | ((c >> 12) & 0x3F));
+      put_byte(0x80 | ((c >> 6) & 0x3F));
+      put_byte(0x80 | (c & 0x3F));
+    }
+  }
+
+  std::string bytes_;
+  std::u32string cells_;
+  bool in_cells_ = false;
+  std::size_t cursor_ = 0;  // a byte offset while appending, a column in cells
 };
 
 // Skips the escape sequence at `line[at]` (an ESC), applying the cursor and erase controls a CI
@@ -259,7 +325,7 @@ class Normalizer {
         ++i;
       }
     }
-    std::string_view text = terminal_.text();
+    std::string_view text = terminal_.finish();
     text = text.substr(0, text.find_last_not_of(" \t") + 1);
     if (prefix.continues_previous && out_.size() > 0) {
       out_.extend_last_line(text);
