@@ -38,6 +38,7 @@ constexpr Signature kSignatures[] = {
     {"ERROR", 6, kWord | kCased},  // a log level: ERROR: ..., [ERROR], TestFramework (ERROR)
     {"error:", 8, kWordBefore},
     {"error[", 8, kWordBefore},  // rustc: error[E0308]
+    {"error TS", 8, kWordBefore | kCased},  // tsc: src/a.ts(3,5): error TS2322: ...
     {"error!", 7, kWordBefore},
     {"[error]", 5},  // Maven, sbt
     {"error", 8, kTypeName},
@@ -83,6 +84,13 @@ constexpr Signature kSignatures[] = {
     {"<<< failure!", 10},                   // Maven surefire
     {"<<< error!", 10},
     {"not ok", 8, kWord | kLineStart},  // TAP
+    // Marks of a failed test in runners' lists and a failure report's header (jest: `✕ adds`,
+    // `● Suite › adds`; mocha and eslint: `✖`).
+    {"\xE2\x9C\x95", 6, kLineStart},  // ✕
+    {"\xE2\x9C\x96", 6, kLineStart},  // ✖
+    {"\xE2\x9C\x97", 6, kLineStart},  // ✗
+    {"\xE2\x9C\x98", 6, kLineStart},  // ✘
+    {"\xE2\x97\x8F", 5, kLineStart},  // ●
     {"--- fail", 9, kLineStart},        // go test
     {"test result: failed", 9},         // cargo test
     {"the following tests failed", 9},  // ctest
@@ -129,6 +137,7 @@ constexpr Signature kSignatures[] = {
     {"time limit", 6},
     {"deadline exceeded", 7},
     {"no output has been received", 10},  // Travis CI's inactivity kill
+    {"exceeded the maximum", 8},          // CI time limits (GitHub Actions, Travis CI)
     {"abort", 5, kWord},
     {"aborted", 6, kWord},
     {"aborting", 5, kWord},
