@@ -37,7 +37,7 @@ constexpr Signature kSignatures[] = {
     {"errors", 3, kWord | kNotZeroCount},
     {"ERROR", 6, kWord | kCased},  // a log level: ERROR: ..., [ERROR], TestFramework (ERROR)
     {"error:", 8, kWordBefore},
-    {"error[", 8, kWordBefore},  // rustc: error[E0308]
+    {"error[", 8, kWordBefore},             // rustc: error[E0308]
     {"error TS", 8, kWordBefore | kCased},  // tsc: src/a.ts(3,5): error TS2322: ...
     {"error!", 7, kWordBefore},
     {"[error]", 5},  // Maven, sbt
@@ -60,7 +60,8 @@ constexpr Signature kSignatures[] = {
     {"parse error", 8},
     {"unexpected token", 7},
     {"unexpected", 3, kWord},
-    {"undefined reference", 9},  // linkers
+    {"undefined reference", 9},      // linkers
+    {"undefined:", 6, kWordBefore},  // go: undefined: fmt.Printl
     {"undefined symbol", 8},
     {"undefined method", 8},    // ruby
     {"is not defined", 7},      // javascript, eslint no-undef
@@ -86,11 +87,11 @@ constexpr Signature kSignatures[] = {
     {"not ok", 8, kWord | kLineStart},  // TAP
     // Marks of a failed test in runners' lists and a failure report's header (jest: `✕ adds`,
     // `● Suite › adds`; mocha and eslint: `✖`).
-    {"\xE2\x9C\x95", 6, kLineStart},  // ✕
-    {"\xE2\x9C\x96", 6, kLineStart},  // ✖
-    {"\xE2\x9C\x97", 6, kLineStart},  // ✗
-    {"\xE2\x9C\x98", 6, kLineStart},  // ✘
-    {"\xE2\x97\x8F", 5, kLineStart},  // ●
+    {"\xE2\x9C\x95", 6, kLineStart},    // ✕
+    {"\xE2\x9C\x96", 6, kLineStart},    // ✖
+    {"\xE2\x9C\x97", 6, kLineStart},    // ✗
+    {"\xE2\x9C\x98", 6, kLineStart},    // ✘
+    {"\xE2\x97\x8F", 5, kLineStart},    // ●
     {"--- fail", 9, kLineStart},        // go test
     {"test result: failed", 9},         // cargo test
     {"the following tests failed", 9},  // ctest
@@ -326,8 +327,16 @@ bool accepts(const Signature& signature, std::string_view line, std::size_t begi
   if ((checks & kCased) && line.substr(begin, signature.text.size()) != signature.text) {
     return false;
   }
-  if ((checks & kWordBefore) && begin > 0 && is_word(line[begin - 1])) return false;
-  if ((checks & kWordAfter) && end < line.size() && is_word(line[end])) return false;
+  // A word inside a path or file name (src/error.rs, errors.log) names a file, not a failure.
+  if ((checks & kWordBefore) && begin > 0 &&
+      (is_word(line[begin - 1]) || line[begin - 1] == '/' || line[begin - 1] == '\\')) {
+    return false;
+  }
+  if ((checks & kWordAfter) && end < line.size() &&
+      (is_word(line[end]) || line[end] == '/' ||
+       (line[end] == '.' && end + 1 < line.size() && is_alpha(line[end + 1])))) {
+    return false;
+  }
   if ((checks & kLineStart) && line.find_first_not_of(" \t") != begin) return false;
   if ((checks & kNonzero) && !nonzero_follows(line, end)) return false;
   if ((checks & kNotZeroCount) && zero_count_around(line, begin, end)) return false;
