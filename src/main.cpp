@@ -325,6 +325,10 @@ int triage_log(const std::string& path, std::size_t budget) {
     return 2;
   }
   std::string log;
+  struct stat info {};
+  if (::fstat(::fileno(file), &info) == 0 && S_ISREG(info.st_mode)) {
+    log.reserve(static_cast<std::size_t>(info.st_size));
+  }
   char buffer[1 << 16];
   std::size_t got = 0;
   while ((got = std::fread(buffer, 1, sizeof buffer, file)) > 0) log.append(buffer, got);

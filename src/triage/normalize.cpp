@@ -346,6 +346,7 @@ class Normalizer {
 
 NormalizedLog normalize(std::string_view raw) {
   NormalizedLog log;
+  log.reserve(raw.size());
   Normalizer normalizer(log);
   while (!raw.empty()) {
     std::size_t end = std::min(raw.find('\n'), raw.size());

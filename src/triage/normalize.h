@@ -17,6 +17,7 @@ class NormalizedLog {
     return std::string_view(text_).substr(begin, ends_[index] - begin);
   }
 
+  void reserve(std::size_t bytes) { text_.reserve(bytes); }
   void add_line(std::string_view line) {
     text_.append(line);
     ends_.push_back(text_.size());
