@@ -26,6 +26,8 @@ constexpr std::size_t kContextBelow = 3;
 // Once every report has its place, leftover room shows more around each, this much per round.
 constexpr std::size_t kExpandAbove = 40;
 constexpr std::size_t kExpandBelow = 20;
+// The last lines of a failed step, where tools print their summary.
+constexpr std::size_t kStepEnd = 30;
 // A failed step whose whole output fits in 1/kStepShare of the budget is shown whole.
 constexpr std::size_t kStepShare = 2;
 constexpr int kMinScore = 4;
@@ -271,6 +273,18 @@ std::size_t indentation(std::string_view text) {
   return std::min(text.find_first_not_of(" \t"), text.size());
 }
 
+// The label some tools put before every line of a message (`[error]`, `npm ERR!`, `ERROR:`):
+// the line's start up to a `]`, `!` or `:` that closes a short first word or two.
+std::string_view level_tag(std::string_view text) {
+  std::size_t end = text.find_first_of("]!:");
+  if (end == std::string_view::npos || end > 12) return {};
+  std::string_view tag = text.substr(0, end + 1);
+  bool has_letter = std::any_of(tag.begin(), tag.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  });
+  return has_letter && tag.find('/') == std::string_view::npos ? tag : std::string_view();
+}
+
 bool starts_report(const Unit& unit) { return unit.kind.traits & (kStepStart | kRule); }
 
 // Where a report headed by the rule at `header` ends: before the next rule drawn with the same
@@ -320,12 +334,16 @@ Block block_around(const std::vector<Unit>& units, std::size_t hit) {
   // not (a source line quoted in a trace, an expected/actual pair), and the line that ends it
   // (Python's exception after its frames).
   std::size_t indent = indentation(units[hit].text);
+  std::string_view tag = level_tag(units[hit].text);
   std::size_t limit = std::min(units.size() - 1, hit + kMaxFollow);
   std::size_t continued = hit;
   for (std::size_t i = hit + 1; i <= limit && i <= continued + kContextBelow; ++i) {
     const Unit& unit = units[i];
     if (starts_report(unit)) break;
-    if ((unit.kind.traits & kFrame) || indentation(unit.text) > indent) continued = i;
+    if ((unit.kind.traits & kFrame) || indentation(unit.text) > indent ||
+        (!tag.empty() && unit.text.starts_with(tag))) {
+      continued = i;
+    }
   }
   block.last = std::min(limit, std::max(continued + 1, hit + kContextBelow));
   return block;
@@ -399,10 +417,12 @@ class Ranking {
     for (std::size_t i = 0; i < units.size(); ++i) priority[i] = units[i].kind.score * 10;
     // The same words matter more inside a failed step than in one that passed; and the whole
     // output of a failed step, when it is short, is the best account of what went wrong.
+    // Most tools sum up just before they exit, so the end of a failed step counts a little more.
     for (Step& step : steps_) {
       std::size_t bytes = 0;
       for (std::size_t i = step.first; i <= step.last; ++i) {
         priority[i] += 30;
+        if (step.last - i < kStepEnd) priority[i] += 15;
         bytes += sizes[i];
       }
       step.small = bytes <= budget / kStepShare;

@@ -395,7 +395,7 @@ bool is_frame(std::string_view body) {
       "at ", "File \"", "from ", "[C]:", "... ", "Caused by",
       // Python's chained exceptions: the next traceback belongs to the same report.
       "During handling of the above exception", "The above exception was the direct cause"};
-  if (body.size() > 1 && body[0] == '#' && (is_digit(body[1]) || body[1] == ' ')) return true;
+  if (body.size() > 1 && body[0] == '#' && is_digit(body[1])) return true;  // gdb: #0 0x4005d4
   return std::any_of(kStarts.begin(), kStarts.end(),
                      [&](std::string_view start) { return body.starts_with(start); });
 }
@@ -405,6 +405,8 @@ bool is_success(std::string_view body) {
   static constexpr std::array<std::string_view, 9> kStarts = {
       "\xE2\x9C\x93", "\xE2\x9C\x94", "\xE2\x88\x9A",  // ✓ ✔ √ (mocha, jest)
       "PASS ",        "PASS:",        "SKIP ",        "SKIP:", "SKIPPED ", "XFAIL "};
+  // A runner's progress, one dot per passing test (RSpec, minitest, pytest, PHPUnit).
+  if (body.size() >= 3 && body.find_first_not_of('.') == std::string_view::npos) return true;
   if (body.starts_with("ok ")) {  // TAP: `ok 12 - name`
     std::size_t number = body.find_first_not_of(' ', 3);
     if (number != std::string_view::npos && is_digit(body[number])) return true;
