@@ -169,8 +169,11 @@ TEST_CASE("triage recognizes failures across ecosystems") {
       "error[E0308]: mismatched types",                                           // rustc
       "src/app.ts(3,5): error TS2322: Type 'string' is not assignable to type 'number'.",
       "App.java:7: error: cannot find symbol",  // javac
-      "./main.go:9:2: undefined: fmt.Printl",   // go build
-      "--- FAIL: TestParse (0.00s)",            // go test
+      "Program.cs(3,7): error CS0246: The type or namespace name 'Foo' could not be found",
+      "E: Unable to locate package libfoo-dev",                       // apt
+      "The command '/bin/sh -c npm ci' returned a non-zero code: 1",  // docker build
+      "./main.go:9:2: undefined: fmt.Printl",                         // go build
+      "--- FAIL: TestParse (0.00s)",                                  // go test
       "panic: runtime error: index out of range [3] with length 3",
       "test result: FAILED. 3 passed; 1 failed; 0 ignored",   // cargo test
       "thread 'main' panicked at 'boom', src/main.rs:2:5",    // rust

@@ -18,7 +18,8 @@ enum Check : std::uint16_t {
   kLineStart = 1 << 3,     // only indentation before it
   kNonzero = 1 << 4,       // followed by a nonzero number: "exited with 2", not "with 0"
   kNotZeroCount = 1 << 5,  // not a zero or absent count: "0 failures", "errors: 0", "no errors"
-  kTypeName = 1 << 6,  // ends a capitalised or dotted type name: ValueError, java.io.IOException
+  kTypeName = 1 << 6,   // ends a capitalised or dotted type name: ValueError, java.io.IOException
+  kCodeAfter = 1 << 7,  // followed by a diagnostic code and a colon: TS2322:, CS0246:
 };
 
 struct Signature {
@@ -37,8 +38,9 @@ constexpr Signature kSignatures[] = {
     {"errors", 3, kWord | kNotZeroCount},
     {"ERROR", 6, kWord | kCased},  // a log level: ERROR: ..., [ERROR], TestFramework (ERROR)
     {"error:", 8, kWordBefore},
-    {"error[", 8, kWordBefore},             // rustc: error[E0308]
-    {"error TS", 8, kWordBefore | kCased},  // tsc: src/a.ts(3,5): error TS2322: ...
+    {"error[", 8, kWordBefore},  // rustc: error[E0308]
+    // tsc, MSBuild/C#: src/a.ts(3,5): error TS2322: ..., error CS0246: ...
+    {"error ", 8, kWordBefore | kCodeAfter},
     {"error!", 7, kWordBefore},
     {"[error]", 5},  // Maven, sbt
     {"error", 8, kTypeName},
@@ -185,6 +187,7 @@ constexpr Signature kSignatures[] = {
     {"exit code", 6, kNonzero},
     {"exit status", 6, kNonzero},
     {"returned non-zero", 7},
+    {"non-zero code", 7},  // docker build: returned a non-zero code: 1
     {"non-zero exit", 7},
     // The CI's own line ending a failed step or job: Travis CI (`The command "make" exited with
     // 2.`), GitHub Actions (`Process completed with exit code 1.`), GitLab (`ERROR: Job failed:
@@ -356,6 +359,13 @@ bool accepts(const Signature& signature, std::string_view line, std::size_t begi
   if ((checks & kLineStart) && line.find_first_not_of(" \t") != begin) return false;
   if ((checks & kNonzero) && !nonzero_follows(line, end)) return false;
   if ((checks & kNotZeroCount) && zero_count_around(line, begin, end)) return false;
+  if (checks & kCodeAfter) {
+    std::size_t i = end;
+    while (i < line.size() && is_upper(line[i])) ++i;
+    std::size_t letters = i - end;
+    while (i < line.size() && is_digit(line[i])) ++i;
+    if (letters == 0 || i == end + letters || i >= line.size() || line[i] != ':') return false;
+  }
   if (checks & kTypeName) {
     // A raised exception, `ValueError: bad` or `java.lang.IllegalStateException` alone, and
     // Elixir's `** (ArgumentError)`; not the same names in source code (`except KeyError:`,
@@ -455,8 +465,11 @@ LineClass classify(std::string_view line) {
     best = std::max(best, signature.weight);
     result.traits |= signature.traits;
   });
-  // pytest's explanation lines: `E       assert 1 == 2`.
-  if (indent == 0 && body.starts_with("E  ")) best = std::max(best, 6);
+  // pytest's explanation lines (`E       assert 1 == 2`) and apt's errors (`E: Unable to locate
+  // package foo`).
+  if (indent == 0 && (body.starts_with("E  ") || body.starts_with("E: "))) {
+    best = std::max(best, 6);
+  }
   if (is_numbered_report(body)) best = std::max(best, 4);
   // `==== FAILURES ====`, `---- Failed tests ----`: the header of a runner's failure reports.
   if ((result.traits & kRule) && best >= 4) best = std::max(best, 8);
