@@ -8,6 +8,7 @@ namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 constexpr char kEscape = '\x1b';
+constexpr std::size_t kMaxPaddedColumn = 4096;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
@@ -77,7 +78,8 @@ class TerminalLine {
   void forward(std::size_t columns) { to_column(cursor_ + columns); }
   void to_column(std::size_t column) {
     to_cells();
-    cursor_ = column;
+    // Moving right pads with blanks; a log full of `ESC[10000C` must not pad without bound.
+    cursor_ = std::min(column, std::max(cells_.size(), kMaxPaddedColumn));
     if (cells_.size() < cursor_) cells_.resize(cursor_, U' ');
   }
   // ECMA-48 "erase in line": 0 to the end, 1 to the start (blanked), 2 the whole line.

@@ -36,8 +36,8 @@ constexpr Signature kSignatures[] = {
     // Diagnostics in general (gcc/clang/rustc/tsc/javac/go vet "file:line: error: ...", loggers).
     {"error", 4, kWord | kNotZeroCount},
     {"errors", 3, kWord | kNotZeroCount},
-    {"ERROR", 6, kWord | kCased},  // a log level: ERROR: ..., [ERROR], TestFramework (ERROR)
-    {"error:", 8, kWordBefore},
+    {"ERROR", 6, kWord | kCased | kNotZeroCount},  // a level: ERROR: x, [ERROR], (ERROR)
+    {"error:", 8, kWordBefore | kNotZeroCount},
     {"error[", 8, kWordBefore},  // rustc: error[E0308]
     // tsc, MSBuild/C#: src/a.ts(3,5): error TS2322: ..., error CS0246: ...
     {"error ", 8, kWordBefore | kCodeAfter},
@@ -74,13 +74,13 @@ constexpr Signature kSignatures[] = {
     // Test runners.
     {"failed", 5, kWord | kNotZeroCount},
     {"FAILED", 7, kWord | kCased | kNotZeroCount},  // FAILED tests/x.py::t (pytest), ctest, go
-    {"FAIL", 7, kWord | kCased},
+    {"FAIL", 7, kWord | kCased | kNotZeroCount},
     // A runner's verdict opening the line: FAIL src/x.test.js (jest), FAIL name [file] (PHP),
     // FAIL pkg (go), FAILED tests/x.py::test (pytest's summary).
     {"FAIL", 9, kWord | kCased | kLineStart},
     {"FAILED", 9, kWord | kCased | kLineStart},
-    {"fail:", 6, kWordBefore},
-    {"failed:", 6, kWordBefore},
+    {"fail:", 6, kWordBefore | kNotZeroCount},
+    {"failed:", 6, kWordBefore | kNotZeroCount},
     {"failure", 5, kWord | kNotZeroCount},
     {"failures", 4, kWord | kNotZeroCount},
     {"failing", 5, kWord | kNotZeroCount},  // mocha: "1 failing"
