@@ -438,10 +438,12 @@ class Ranking {
     std::stable_sort(hits_.begin(), hits_.end(),
                      [&](std::size_t a, std::size_t b) { return priority[a] > priority[b]; });
     // A message repeated (a retried request, the same assertion in every test) is shown once
-    // before any repeat of another is.
+    // before any repeat of another is; the CI's verdicts are not messages but the steps' ends,
+    // each of them wanted (a retried step says "failed. Retrying, 2 of 3" each time).
     std::unordered_set<std::uint64_t> seen;
     std::stable_partition(hits_.begin(), hits_.end(), [&](std::size_t hit) {
-      return seen.insert(message_key(units[hit].text)).second;
+      return (units[hit].kind.traits & kStepFailed) ||
+             seen.insert(message_key(units[hit].text)).second;
     });
   }
 
