@@ -31,6 +31,8 @@ constexpr std::size_t kStepEnd = 30;
 // A failed step whose whole output fits in 1/kStepShare of the budget is shown whole.
 constexpr std::size_t kStepShare = 2;
 constexpr int kMinScore = 4;
+// From this score on a hit names the failure itself and may bring its whole report.
+constexpr int kSureScore = 7;
 // The end of the log gets 1/kTailShare of the budget.
 constexpr std::size_t kTailShare = 16;
 // Below this, no report fits usefully.
@@ -317,10 +319,12 @@ Block block_around(const std::vector<Unit>& units, std::size_t hit) {
     block.last = section_end(units, hit);
     return block;
   }
-  // Up to the report's header (`____ test_x ____`) when there is one near enough; passing
-  // tests or a new step in between mean the hit is not part of such a report. A rule right
-  // above the hit closes a report rather than opening one (PHP's `====DONE====` before `FAIL`).
+  // Up to the report's header (`____ test_x ____`) when there is one near enough and the hit
+  // surely reports a failure; passing tests or a new step in between mean the hit is not part
+  // of such a report. A rule right above the hit closes a report rather than opening one (PHP's
+  // `====DONE====` before `FAIL`).
   std::size_t floor = hit >= kMaxAbove ? hit - kMaxAbove : 0;
+  if (units[hit].kind.score < kSureScore) floor = block.core_first;
   block.first = block.core_first;
   for (std::size_t i = block.core_first; i > floor; --i) {
     std::uint8_t traits = units[i - 1].kind.traits;
