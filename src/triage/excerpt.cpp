@@ -148,13 +148,21 @@ class Selection {
   }
 
   // Grows the kept `block` by up to `above` lines upwards, then `below` downwards, one line at a
-  // time while the budget allows. Returns whether it grew.
+  // time while the budget allows and up to a passing test, which says nothing about the failure.
+  // Returns whether it grew.
   bool extend(Block& block, std::size_t above, std::size_t below) {
     std::size_t floor = block.first >= above ? block.first - above : 0;
     std::size_t ceiling = std::min(units_.size() - 1, block.last + below);
     Block before = block;
-    while (block.first > floor && try_add(block.first - 1, block.first - 1)) --block.first;
-    while (block.last < ceiling && try_add(block.last + 1, block.last + 1)) ++block.last;
+    auto wanted = [&](std::size_t unit) { return !(units_[unit].kind.traits & kSuccess); };
+    while (block.first > floor && wanted(block.first - 1) &&
+           try_add(block.first - 1, block.first - 1)) {
+      --block.first;
+    }
+    while (block.last < ceiling && wanted(block.last + 1) &&
+           try_add(block.last + 1, block.last + 1)) {
+      ++block.last;
+    }
     return block.first != before.first || block.last != before.last;
   }
 
