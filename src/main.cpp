@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -321,7 +323,7 @@ int check_config(const std::string& path) {
 int triage_log(const std::string& path, std::size_t budget) {
   std::FILE* file = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
   if (file == nullptr) {
-    std::fprintf(stderr, "triage: cannot open %s\n", path.c_str());
+    std::fprintf(stderr, "triage: cannot open %s: %s\n", path.c_str(), std::strerror(errno));
     return 2;
   }
   std::string log;
@@ -332,10 +334,10 @@ int triage_log(const std::string& path, std::size_t budget) {
   char buffer[1 << 16];
   std::size_t got = 0;
   while ((got = std::fread(buffer, 1, sizeof buffer, file)) > 0) log.append(buffer, got);
-  bool failed = std::ferror(file) != 0;
+  int error = std::ferror(file) != 0 ? errno : 0;
   if (file != stdin) std::fclose(file);
-  if (failed) {
-    std::fprintf(stderr, "triage: cannot read %s\n", path.c_str());
+  if (error != 0) {
+    std::fprintf(stderr, "triage: cannot read %s: %s\n", path.c_str(), std::strerror(error));
     return 2;
   }
   std::string out = triage::excerpt(log, budget);

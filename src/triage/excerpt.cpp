@@ -22,6 +22,8 @@ constexpr std::size_t kMaxFollow = 60;
 constexpr std::size_t kMaxSection = 500;
 // Lines above a hit shown with it in any case: the command or test it belongs to.
 constexpr std::size_t kContextAbove = 3;
+// Lines below a hit shown with it in any case, and the most lines a report's continuation may
+// skip (a source line quoted in a trace) before it is taken to have ended.
 constexpr std::size_t kContextBelow = 3;
 // Once every report has its place, leftover room shows more around each, this much per round.
 constexpr std::size_t kExpandAbove = 40;
