@@ -130,17 +130,31 @@ TEST_CASE("triage strips Travis CI folds and timers") {
 }
 
 TEST_CASE("triage strips GitLab section markers and runner timestamps") {
+  // A runner with FF_TIMESTAMPS stamps every line, stream and all (lib/gitlab/ci/ansi2html.rb).
   std::string log =
-      "\x1b[0Ksection_start:1560896352:build_script[collapsed=true]\r\x1b[0K"
-      "\x1b[0K\x1b[36;1mExecuting \"step_script\" stage\x1b[0;m\n"
-      "$ make\n"
-      "section_end:1560896353:build_script\r\x1b[0K\n"
+      "2024-05-16T09:46:40.000001Z 00O \x1b[0Ksection_start:1560896352:build_script"
+      "[collapsed=true]\r\x1b[0K\x1b[0K\x1b[36;1mExecuting \"step_script\" stage\x1b[0;m\n"
+      "2024-05-16T09:46:40.000002Z 00O $ make\n"
       "2024-05-16T09:46:41.384225Z 00O compiling\n"
       "2024-05-16T09:46:41.384230Z 01E error: a very long line that the runner\n"
-      "2024-05-16T09:46:41.384231Z 01E+ split in two\n";
+      "2024-05-16T09:46:41.384231Z 01E+ split in two\n"
+      "2024-05-16T09:46:41.384232Z 00O section_end:1560896353:build_script\r\x1b[0K\n";
   CHECK(lines_of(normalize(log)) ==
         std::vector<std::string>{"Executing \"step_script\" stage", "$ make", "compiling",
                                  "error: a very long line that the runner split in two"});
+  // Without timestamps, the markers alone.
+  CHECK(lines_of(normalize("section_start:1560896352:test\r\x1b[0KRunning tests\n"
+                           "section_end:1560896353:test\r\x1b[0K\n")) ==
+        std::vector<std::string>{"Running tests"});
+}
+
+TEST_CASE("triage keeps the timestamps a program prints when the CI stamps no line") {
+  std::string log =
+      "$ test/functional/test_runner.py\n"
+      "2019-08-03T02:07:32.581000Z TestFramework (ERROR): Unexpected exception\n"
+      "Traceback (most recent call last):\n";
+  CHECK(lines_of(normalize(log))[1] ==
+        "2019-08-03T02:07:32.581000Z TestFramework (ERROR): Unexpected exception");
 }
 
 TEST_CASE("triage strips GitHub Actions commands and timestamps") {

@@ -264,10 +264,11 @@ struct Prefix {
   bool drop_line = false;
 };
 
-// The per-line decorations of GitHub Actions and GitLab logs.
-Prefix line_prefix(std::string_view line) {
+// The per-line decorations of GitHub Actions and GitLab logs. `timestamped`: the CI put a
+// timestamp before every line.
+Prefix line_prefix(std::string_view line, bool timestamped) {
   Prefix prefix;
-  prefix.length = timestamp_length(line);
+  prefix.length = timestamped ? timestamp_length(line) : 0;
   std::string_view rest = line.substr(prefix.length);
   // GitLab: after the timestamp, the stream number, O(ut) or E(rr), and `+` when the runner split
   // a long line and this piece continues the previous one (lib/gitlab/ci/ansi2html.rb).
@@ -288,12 +289,27 @@ Prefix line_prefix(std::string_view line) {
   return prefix;
 }
 
+// Whether the CI stamped every line: most of the log's first lines start with a timestamp.
+// A log without that keeps the timestamps its programs print (a test framework's own, as in
+// `2019-08-03T02:07:32.581000Z TestFramework (ERROR): ...`), which are part of the message.
+bool ci_timestamped(std::string_view raw) {
+  std::size_t lines = 0;
+  std::size_t stamped = 0;
+  while (!raw.empty() && lines < 20) {
+    std::size_t end = std::min(raw.find('\n'), raw.size());
+    ++lines;
+    if (timestamp_length(raw.substr(0, end)) > 0) ++stamped;
+    raw.remove_prefix(std::min(end + 1, raw.size()));
+  }
+  return stamped * 2 > lines;
+}
+
 class Normalizer {
  public:
-  explicit Normalizer(NormalizedLog& out) : out_(out) {}
+  Normalizer(NormalizedLog& out, bool timestamped) : out_(out), timestamped_(timestamped) {}
 
   void add_line(std::string_view raw) {
-    Prefix prefix = line_prefix(raw);
+    Prefix prefix = line_prefix(raw, timestamped_);
     if (prefix.drop_line) return;
     raw.remove_prefix(prefix.length);
     terminal_.reset();
@@ -340,6 +356,7 @@ class Normalizer {
 
  private:
   NormalizedLog& out_;
+  bool timestamped_;
   TerminalLine terminal_;
   bool previous_blank_ = true;  // so the log never starts with a blank line
 };
@@ -349,7 +366,7 @@ class Normalizer {
 NormalizedLog normalize(std::string_view raw) {
   NormalizedLog log;
   log.reserve(raw.size());
-  Normalizer normalizer(log);
+  Normalizer normalizer(log, ci_timestamped(raw));
   while (!raw.empty()) {
     std::size_t end = std::min(raw.find('\n'), raw.size());
     normalizer.add_line(raw.substr(0, end));

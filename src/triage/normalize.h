@@ -41,7 +41,8 @@ class NormalizedLog {
 //   progress bar leaves only its last state;
 // - Travis `travis_fold:`/`travis_time:` and GitLab `section_start:`/`section_end:` markers,
 //   GitHub Actions' `##[group]`-style prefixes (`##[error]` reads `Error: `, `##[endgroup]`
-//   lines go) and the ISO timestamps GitHub Actions and GitLab runners put before each line;
+//   lines go) and the ISO timestamps GitHub Actions and GitLab runners put before each line (when
+//   most of the first lines have one; a program's own timestamps stay);
 // - control bytes, trailing blanks; invalid UTF-8 becomes U+FFFD.
 // Runs of blank lines become one blank line; the log's leading and trailing blanks go.
 NormalizedLog normalize(std::string_view raw);
