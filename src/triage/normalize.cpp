@@ -11,29 +11,31 @@ constexpr char kEscape = '\x1b';
 constexpr std::size_t kMaxPaddedColumn = 4096;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 bool is_printable_ascii(char c) { return c >= 0x20 && c < 0x7F; }
 
-// Length of the well-formed UTF-8 sequence starting at `text[0]` (RFC 3629: no overlongs, no
-// surrogates, nothing above U+10FFFF), or 0 when it is not one.
-std::size_t utf8_length(std::string_view text) {
+struct Utf8Step {
+  std::size_t length;  // bytes consumed, at least 1
+  bool valid;          // a whole character; otherwise one U+FFFD stands for these bytes
+};
+
+// The character at `text[0]` (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF), or
+// the ill-formed bytes there: a lead byte and the continuation bytes that could still follow it
+// (Unicode's "maximal subpart", which is what Python and browsers replace with one U+FFFD).
+Utf8Step utf8_step(std::string_view text) {
   auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
   unsigned char lead = byte(0);
-  std::size_t length = lead < 0x80   ? 1
-                       : lead < 0xC2 ? 0
-                       : lead < 0xE0 ? 2
-                       : lead < 0xF0 ? 3
-                       : lead < 0xF5 ? 4
-                                     : 0;
-  if (length <= 1 || text.size() < length) return length == 1 ? 1 : 0;
+  if (lead < 0x80) return {1, true};
+  std::size_t length = lead < 0xC2 ? 0 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : lead < 0xF5 ? 4 : 0;
+  if (length == 0) return {1, false};
+  // The second byte's range depends on the lead; later ones are plain continuation bytes.
+  unsigned char low = lead == 0xE0 ? 0xA0 : lead == 0xF0 ? 0x90 : 0x80;
+  unsigned char high = lead == 0xED ? 0x9F : lead == 0xF4 ? 0x8F : 0xBF;
   for (std::size_t i = 1; i < length; ++i) {
-    if (!is_continuation(text[i])) return 0;
+    if (i >= text.size() || byte(i) < low || byte(i) > high) return {i, false};
+    low = 0x80;
+    high = 0xBF;
   }
-  if ((lead == 0xE0 && byte(1) < 0xA0) || (lead == 0xED && byte(1) > 0x9F) ||
-      (lead == 0xF0 && byte(1) < 0x90) || (lead == 0xF4 && byte(1) > 0x8F)) {
-    return 0;
-  }
-  return length;
+  return {length, true};
 }
 
 // One line of a terminal: text written at a cursor that carriage returns, backspaces and cursor
@@ -123,7 +125,7 @@ class TerminalLine {
     if (in_cells_) return;
     in_cells_ = true;
     for (std::size_t i = 0; i < bytes_.size();) {
-      std::size_t length = utf8_length(std::string_view(bytes_).substr(i));
+      std::size_t length = utf8_step(std::string_view(bytes_).substr(i)).length;
       cells_.push_back(decode(std::string_view(bytes_).substr(i, length)));
       i += length;
     }
@@ -331,9 +333,9 @@ class Normalizer {
       }
       char c = raw[i];
       if (static_cast<unsigned char>(c) >= 0x80) {
-        std::size_t length = utf8_length(raw.substr(i));
-        terminal_.write_char(length == 0 ? kReplacement : raw.substr(i, length));
-        i += std::max<std::size_t>(length, 1);
+        Utf8Step step = utf8_step(raw.substr(i));
+        terminal_.write_char(step.valid ? raw.substr(i, step.length) : kReplacement);
+        i += step.length;
       } else if (c == kEscape) {
         i = apply_escape(raw, i, terminal_);
       } else {
