@@ -24,6 +24,7 @@ test: build
 
 bench: build
 	bench/ingest
+	bench/triage
 
 clean:
 	rm -rf $(BUILD_DIR)

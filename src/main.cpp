@@ -5,7 +5,9 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -23,6 +25,7 @@
 #include "server/intake.h"
 #include "server/verify.h"
 #include "store/sqlite_store.h"
+#include "triage/excerpt.h"
 #include "util/crypto.h"
 #include "util/http_client.h"
 #include "util/log.h"
@@ -393,6 +396,32 @@ int sandbox(const std::string& config_path, std::string workdir, bool network,
   return result->timed_out ? 124 : result->exit_code;
 }
 
+// `path` "-" reads standard input, so a log can be piped from a forge's CLI.
+int triage_log(const std::string& path, std::size_t budget) {
+  std::FILE* file = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    std::fprintf(stderr, "triage: cannot open %s: %s\n", path.c_str(), std::strerror(errno));
+    return 2;
+  }
+  std::string log;
+  struct stat info {};
+  if (::fstat(::fileno(file), &info) == 0 && S_ISREG(info.st_mode)) {
+    log.reserve(static_cast<std::size_t>(info.st_size));
+  }
+  char buffer[1 << 16];
+  std::size_t got = 0;
+  while ((got = std::fread(buffer, 1, sizeof buffer, file)) > 0) log.append(buffer, got);
+  int error = std::ferror(file) != 0 ? errno : 0;
+  if (file != stdin) std::fclose(file);
+  if (error != 0) {
+    std::fprintf(stderr, "triage: cannot read %s: %s\n", path.c_str(), std::strerror(error));
+    return 2;
+  }
+  std::string out = triage::excerpt(log, budget);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return std::fflush(stdout) == 0 ? 0 : 2;
+}
+
 }  // namespace
 }  // namespace forgehand
 
@@ -451,6 +480,12 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   sandbox->add_flag("--network", network, "Share the host's network, as policy may allow");
   sandbox->add_option("command", command, "The command and its arguments, after --")->required();
+  std::size_t budget = forgehand::triage::kDefaultBudget;
+  std::string log_path = "-";
+  auto* triage = app.add_subcommand(
+      "triage", "Print the part of a CI log that shows why the build failed, within a budget");
+  triage->add_option("--budget", budget, "Most bytes to print")->capture_default_str();
+  triage->add_option("logfile", log_path, "The CI log; - or none reads standard input");
 
   CLI11_PARSE(app, argc, argv);
   if (*serve) return forgehand::serve(config_path, data_dir, listen);
@@ -461,6 +496,7 @@ int main(int argc, char** argv) {
                                       providers_dry_run);
   }
   if (*sandbox) return forgehand::sandbox(sandbox_config, workdir, network, command);
+  if (*triage) return forgehand::triage_log(log_path, budget);
   if (*version) {
     std::printf("forgehand %s\n", forgehand::kVersion);
     return 0;
