@@ -12,11 +12,13 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <sstream>
 
 #include "config/server_config.h"
 #include "dispatch/delivery_dispatcher.h"
 #include "dispatch/delivery_workers.h"
 #include "forges/forge_registry.h"
+#include "policy/policy.h"
 #include "providers/provider_check.h"
 #include "providers/provider_set.h"
 #include "proxy/model_proxy.h"
@@ -299,6 +301,38 @@ int capabilities() {
   return 0;
 }
 
+// A repository's .forgehand.yml: its shape, and with a server config, what the server's policy
+// for that repository would not let it change.
+int check_repo_config(const std::string& path, const std::string& against,
+                      const std::string& repository, const std::string& instance) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "%s: cannot read: %s\n", path.c_str(), std::strerror(errno));
+    return 1;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto repo = parse_repo_config(text.str(), path);
+  if (!repo) {
+    std::fprintf(stderr, "%s\n", repo.error().message.c_str());
+    return 1;
+  }
+  if (!against.empty()) {
+    auto server = load_server_config(against);
+    if (!server) {
+      std::fprintf(stderr, "%s\n", server.error().message.c_str());
+      return 1;
+    }
+    auto narrowed = policy::narrow(policy::server_policy(*server, instance, repository), *repo);
+    for (const std::string& rejection : narrowed.rejections) {
+      std::fprintf(stderr, "%s (not applied)\n", rejection.c_str());
+    }
+    if (!narrowed.rejections.empty()) return 1;
+  }
+  std::printf("%s: ok (repository config)\n", path.c_str());
+  return 0;
+}
+
 int check_config(const std::string& path) {
   auto config = load_server_config(path);
   if (!config) {
@@ -444,8 +478,21 @@ int main(int argc, char** argv) {
       ->envname("FORGEHAND_LISTEN");
 
   std::string check_path;
-  auto* check = app.add_subcommand("check-config", "Validate a server config file and exit");
+  auto* check = app.add_subcommand(
+      "check-config", "Validate a server config or a repository's .forgehand.yml and exit");
   check->add_option("file", check_path, "The config file")->required();
+  bool check_repo = false;
+  check->add_flag("--repo", check_repo,
+                  "The file is a repository config (implied by the name .forgehand.yml)");
+  std::string check_against;
+  check
+      ->add_option("--against", check_against,
+                   "With a repository config: the server config whose policy it must narrow")
+      ->check(CLI::ExistingFile);
+  std::string check_repository = "owner/repo";
+  check->add_option("--repository", check_repository, "owner/repo, for --against");
+  std::string check_instance;
+  check->add_option("--instance", check_instance, "The forge instance, for --against");
 
   auto* capabilities =
       app.add_subcommand("capabilities", "Print what each forge supports and what degrades");
@@ -489,7 +536,14 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (*serve) return forgehand::serve(config_path, data_dir, listen);
-  if (*check) return forgehand::check_config(check_path);
+  if (*check) {
+    std::string name = std::filesystem::path(check_path).filename().string();
+    if (check_repo || name == ".forgehand.yml" || name == ".forgehand.yaml") {
+      return forgehand::check_repo_config(check_path, check_against, check_repository,
+                                          check_instance);
+    }
+    return forgehand::check_config(check_path);
+  }
   if (*capabilities) return forgehand::capabilities();
   if (*providers_check) {
     return forgehand::check_providers(providers_config, data_dir, providers_route,

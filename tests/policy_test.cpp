@@ -4,6 +4,12 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
+
+#include "support/fixtures.h"
+#include "support/process.h"
+
 using namespace forgehand;
 using namespace forgehand::policy;
 
@@ -316,4 +322,30 @@ TEST_CASE("repository config errors carry file:line:column") {
   }
   CHECK(parse_repo_config("").has_value());
   CHECK(parse_repo_config("# nothing yet\n").has_value());
+}
+
+TEST_CASE("check-config reads a .forgehand.yml and, against a server config, its rejections") {
+  testing::TempDir dir;
+  std::string repo_file = dir.file(".forgehand.yml");
+  std::ofstream(repo_file) << "ci_fix: true\nroutes: {comment_task: default}\n";
+  std::string server_file = dir.file("forgehand.yaml");
+  std::ofstream(server_file) << kBase << kPolicy;
+  int runs = 0;
+  auto run = [&](std::vector<std::string> args) {
+    std::string logs = dir.file("logs-" + std::to_string(++runs));
+    std::filesystem::create_directories(logs);
+    testing::ChildProcess process(std::move(args), logs);
+    int status = process.wait();
+    return std::pair{status, process.stdout_text() + process.stderr_text()};
+  };
+  auto [ok_status, ok_output] = run({"check-config", repo_file});
+  CHECK(ok_status == 0);
+  CHECK(ok_output == repo_file + ": ok (repository config)\n");
+  auto [status, output] = run({"check-config", repo_file, "--against", server_file, "--repository",
+                               "acme/secret-plans", "--instance", "gh"});
+  CHECK(status == 1);
+  CHECK(output == repo_file +
+                      ":2:24: routes.comment_task: route default is not allowed for tasks on pull "
+                      "requests on confidential repositories (allowed: local-only) (not "
+                      "applied)\n");
 }
