@@ -130,3 +130,82 @@ TEST_CASE("every adapter states its capabilities, and forgehand capabilities pri
   CHECK(out.find("Forgejo v16+; older servers: not_supported and a link to the run") !=
         std::string::npos);
 }
+
+TEST_CASE("team membership through the contract: members, outsiders and malformed teams alike") {
+  Dependencies deps;
+  testing::FakeGithub github;
+  testing::FakeGitlab gitlab;
+  testing::FakeGitea gitea;
+  github.add_team_member("octo-org", "core", "mona");
+  gitlab.add_group_member("platform/reviewers", {41, 30});
+  gitea.add_team("acme", "Reviewers", {"mona"});
+
+  struct Case {
+    ForgeSettings settings;
+    RepoRef repo;
+    std::string team;
+    Actor member;
+  };
+  std::vector<Case> cases = {
+      {{"github",
+        ForgeKind::github,
+        github.url(),
+        "forgehand[bot]",
+        "42",
+        Secret(testing::generate_rsa_key().private_pem),
+        {}},
+       RepoRef{"octo-org/hello-world", "1", "", "", "main", "7"},
+       "octo-org/core",
+       Actor{"mona", "1"}},
+      {{"gitlab-corp",
+        ForgeKind::gitlab,
+        gitlab.api_url(),
+        "",
+        "",
+        {},
+        Secret(testing::FakeGitlab::kToken)},
+       RepoRef{"platform/app", "5", "", "", "main", ""},
+       "platform/reviewers",
+       Actor{"mona", "41"}},
+      {{"gitea",
+        ForgeKind::gitea,
+        gitea.api_url(),
+        "forgehand-bot",
+        "",
+        {},
+        Secret(testing::FakeGitea::kToken)},
+       RepoRef{"acme/widgets", "87", "", "", "main", ""},
+       "acme/reviewers",
+       Actor{"mona", "1"}},
+      {{"codeberg",
+        ForgeKind::forgejo,
+        gitea.api_url(),
+        "forgehand-bot",
+        "",
+        {},
+        Secret(testing::FakeGitea::kToken)},
+       RepoRef{"acme/widgets", "87", "", "", "main", ""},
+       "acme/reviewers",
+       Actor{"mona", "1"}},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.settings.instance);
+    auto forge = build(c.settings, deps);
+    auto member = forge->is_team_member(c.repo, c.team, c.member);
+    REQUIRE_MESSAGE(member.has_value(), member.error().message);
+    CHECK(*member);
+    CHECK(forge->is_team_member(c.repo, c.team, Actor{"stranger", "404"}) == false);
+    auto malformed = forge->is_team_member(c.repo, c.team + "/../x y", c.member);
+    REQUIRE_FALSE(malformed.has_value());
+    CHECK(malformed.error().code == ErrorCode::invalid_argument);
+    CHECK(
+        malformed.error().message.starts_with(std::string(to_string(c.settings.kind)) + ": team"));
+
+    ForgeSettings unconfigured = c.settings;
+    unconfigured.private_key = Secret{};
+    unconfigured.token = Secret{};
+    auto without = build(unconfigured, deps)->is_team_member(c.repo, c.team, c.member);
+    REQUIRE_FALSE(without.has_value());
+    CHECK(without.error().code == ErrorCode::config);
+  }
+}

@@ -148,3 +148,81 @@ TEST_CASE("commit statuses and git credentials") {
   CHECK(credentials->username == "forgehand-bot");
   CHECK(credentials->password.reveal() == "gitea-token");
 }
+
+TEST_CASE("team membership: the team is found by name, ignoring case, then asked about") {
+  Rig rig;
+  std::int64_t id = rig.gitea.add_team("acme", "Core-Reviewers", {"bob", "Carol"});
+  rig.gitea.add_team("acme", "core", {"dave"});
+
+  CHECK(rig.client.is_team_member(rig.repo, "acme/core-reviewers", Actor{"bob", "2"}) == true);
+  auto list = rig.gitea.requests_to("/api/v1/orgs/acme/teams");
+  REQUIRE(list.size() == 1);
+  CHECK(list[0].path == "/api/v1/orgs/acme/teams?limit=50&page=1");
+  CHECK(list[0].header("Authorization") == "token gitea-token");
+  auto member = rig.gitea.requests_to("/api/v1/teams/");
+  REQUIRE(member.size() == 1);
+  CHECK(member[0].path == "/api/v1/teams/" + std::to_string(id) + "/members/bob");
+
+  CHECK(rig.client.is_team_member(rig.repo, "ACME/CORE-REVIEWERS", Actor{"carol", "3"}) == true);
+  // Exact names: "core" is not "Core-Reviewers", nor the other way round.
+  CHECK(rig.client.is_team_member(rig.repo, "acme/core", Actor{"bob", "2"}) == false);
+  CHECK(rig.client.is_team_member(rig.repo, "acme/core-rev", Actor{"bob", "2"}) == false);
+  CHECK(rig.client.is_team_member(rig.repo, "acme/core-reviewers", Actor{"mallory", "9"}) == false);
+  CHECK(rig.client.is_team_member(rig.repo, "no-such-org/core", Actor{"bob", "2"}) == false);
+}
+
+TEST_CASE("team membership: the teams list is paged, even when the server caps the page size") {
+  Rig rig;
+  for (int i = 0; i < 120; ++i) rig.gitea.add_team("acme", "team-" + std::to_string(i), {});
+  rig.gitea.add_team("acme", "release-managers", {"erin"});
+  CHECK(rig.client.is_team_member(rig.repo, "acme/release-managers", Actor{"erin", "5"}) == true);
+  CHECK(rig.gitea.requests_to("/api/v1/orgs/acme/teams").size() == 3);
+
+  Rig capped;
+  capped.gitea.set_max_response_items(20);
+  for (int i = 0; i < 45; ++i) capped.gitea.add_team("acme", "team-" + std::to_string(i), {});
+  capped.gitea.add_team("acme", "release-managers", {"erin"});
+  CHECK(capped.client.is_team_member(capped.repo, "acme/release-managers", Actor{"erin", "5"}) ==
+        true);
+  CHECK(capped.gitea.requests_to("/api/v1/orgs/acme/teams").size() == 3);
+  // An absent team ends the search at X-Total-Count, not after ten pages.
+  CHECK(capped.client.is_team_member(capped.repo, "acme/ghosts", Actor{"erin", "5"}) == false);
+  CHECK(capped.gitea.requests_to("/api/v1/orgs/acme/teams").size() == 6);
+}
+
+TEST_CASE("team membership needs the bot to own the organization or be in the team") {
+  Rig rig;
+  rig.gitea.add_org("acme", testing::FakeGitea::BotRole::member);
+  rig.gitea.add_team("acme", "reviewers", {"bob"});
+  rig.gitea.add_team("acme", "bots", {"bob", testing::FakeGitea::kBotLogin});
+  CHECK(rig.client.is_team_member(rig.repo, "acme/bots", Actor{"bob", "2"}) == true);
+  auto denied = rig.client.is_team_member(rig.repo, "acme/reviewers", Actor{"bob", "2"});
+  REQUIRE_FALSE(denied.has_value());
+  CHECK(denied.error().code == ErrorCode::forbidden);
+  CHECK(denied.error().message ==
+        "forgejo: get team member: HTTP 403: Must be a team member (forgejo shows a team's members "
+        "only to owners of acme and to the team's members: make the bot one of them, with a token "
+        "that has read:organization)");
+
+  rig.gitea.add_org("outsiders", testing::FakeGitea::BotRole::none);
+  auto outside = rig.client.is_team_member(rig.repo, "outsiders/core", Actor{"bob", "2"});
+  REQUIRE_FALSE(outside.has_value());
+  CHECK(outside.error().code == ErrorCode::forbidden);
+  CHECK(outside.error().message.starts_with(
+      "forgejo: list teams: HTTP 403: Must be an organization member (forgejo shows"));
+}
+
+TEST_CASE("a malformed team is invalid_argument, asked of no one") {
+  Rig rig;
+  for (const char* team : {"", "acme", "acme/", "/core", "acme/core/extra", "acme/core team",
+                           "acme/..", "acme/core?limit=1"}) {
+    CAPTURE(team);
+    auto result = rig.client.is_team_member(rig.repo, team, Actor{"bob", "2"});
+    REQUIRE_FALSE(result.has_value());
+    CHECK(result.error().code == ErrorCode::invalid_argument);
+    CHECK(result.error().message.starts_with("forgejo: team \""));
+  }
+  CHECK(rig.client.is_team_member(rig.repo, "acme/core", Actor{"", "2"}).error().code ==
+        ErrorCode::invalid_argument);
+  CHECK(rig.gitea.requests().empty());
+}

@@ -242,3 +242,59 @@ TEST_CASE("over real HTTP: a 502 is retried, a secondary rate limit is waited ou
       limited.error().message ==
       "github: post comment: HTTP 429: API rate limit exceeded (the service asks to wait 3600 s)");
 }
+
+TEST_CASE("team membership: active members only; pending, outsiders and unknown teams are not") {
+  Rig rig;
+  rig.github.add_team("octo-org", "core");
+  rig.github.add_team_member("octo-org", "core", "mona");
+  rig.github.add_team_member("octo-org", "core", "hubot", "pending");
+
+  CHECK(rig.client.is_team_member(rig.repo, "octo-org/core", Actor{"mona", "1"}) == true);
+  auto request = rig.only_request("/orgs/");
+  CHECK(request.method == "GET");
+  CHECK(request.path == "/orgs/octo-org/teams/core/memberships/mona");
+
+  CHECK(rig.client.is_team_member(rig.repo, "octo-org/core", Actor{"hubot", "2"}) == false);
+  CHECK(rig.client.is_team_member(rig.repo, "octo-org/core", Actor{"stranger", "3"}) == false);
+  CHECK(rig.client.is_team_member(rig.repo, "octo-org/ghosts", Actor{"mona", "1"}) == false);
+  // Slugs are lower case; GitHub ignores the organization's case.
+  CHECK(rig.client.is_team_member(rig.repo, "Octo-Org/Core", Actor{"mona", "1"}) == true);
+  CHECK(rig.github.requests_to("/orgs/Octo-Org/teams/core/memberships/mona").size() == 1);
+}
+
+TEST_CASE("team membership without the App's Members permission is forbidden, naming it") {
+  Rig rig;
+  rig.github.add_team_member("octo-org", "core", "mona");
+  rig.github.deny_members_permission();
+  auto result = rig.client.is_team_member(rig.repo, "octo-org/core", Actor{"mona", "1"});
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().code == ErrorCode::forbidden);
+  CHECK(result.error().http_status == 403);
+  CHECK(result.error().message ==
+        "github: get team membership: HTTP 403: Resource not accessible by integration (team "
+        "allowlists need the GitHub App's organization permission Members: read, granted and "
+        "accepted for octo-org)");
+  CHECK(rig.sleeper.slept().empty());  // not taken for a secondary rate limit
+}
+
+TEST_CASE("a malformed team or an actor without a login is invalid_argument, asked of no one") {
+  Rig rig;
+  for (const char* team : {"", "octo-org", "octo-org/", "/core", "octo-org//core",
+                           "octo-org/core/extra", "octo-org/core team", "octo-org/..", "../core",
+                           "octo-org/co%72e", "octo-org/core?per_page=1"}) {
+    CAPTURE(team);
+    auto result = rig.client.is_team_member(rig.repo, team, Actor{"mona", "1"});
+    REQUIRE_FALSE(result.has_value());
+    CHECK(result.error().code == ErrorCode::invalid_argument);
+  }
+  CHECK(rig.client.is_team_member(rig.repo, "octo-org", Actor{"mona", "1"}).error().message ==
+        "github: team \"octo-org\": expected <organization>/<team>");
+  CHECK(rig.client.is_team_member(rig.repo, "octo-org/core team", Actor{"mona", "1"})
+            .error()
+            .message ==
+        "github: team \"octo-org/core team\": names may hold only letters, digits, '-', '_' and "
+        "'.'");
+  CHECK(rig.client.is_team_member(rig.repo, "octo-org/core", Actor{"", "1"}).error().code ==
+        ErrorCode::invalid_argument);
+  CHECK(rig.github.requests_to("/orgs/").empty());
+}

@@ -18,7 +18,7 @@ struct Rig {
   testing::ManualClock clock;
   HttplibClient http;
   ApiCaller api{http, clock, real_sleeper(), "gitlab"};
-  gitlab::GitlabApi client{api, gitlab.api_url(), Secret(testing::FakeGitlab::kToken)};
+  gitlab::GitlabApi client{api, clock, gitlab.api_url(), Secret(testing::FakeGitlab::kToken)};
   RepoRef repo{"group/project",
                "5",
                "https://gitlab.example.com/group/project.git",
@@ -161,8 +161,8 @@ TEST_CASE("commit statuses use GitLab's state names") {
 
 TEST_CASE("OAuth tokens travel as Bearer") {
   Rig rig;
-  gitlab::GitlabApi oauth{rig.api, rig.gitlab.api_url(), Secret(testing::FakeGitlab::kOauthToken),
-                          true};
+  gitlab::GitlabApi oauth{rig.api, rig.clock, rig.gitlab.api_url(),
+                          Secret(testing::FakeGitlab::kOauthToken), true};
   REQUIRE(oauth.post_comment(IssueRef{rig.repo, 1, true}, "x"));
   auto sent = rig.gitlab.requests_to("/api/v4/projects/5/merge_requests/1/notes");
   REQUIRE(sent.size() == 1);
@@ -177,9 +177,70 @@ TEST_CASE("git credentials: oauth2 and the token; a wrong token is unauthorized"
   CHECK(credentials->username == "oauth2");
   CHECK(credentials->password.reveal() == testing::FakeGitlab::kToken);
 
-  gitlab::GitlabApi wrong{rig.api, rig.gitlab.api_url(), Secret("glpat-wrong")};
+  gitlab::GitlabApi wrong{rig.api, rig.clock, rig.gitlab.api_url(), Secret("glpat-wrong")};
   auto denied = wrong.post_comment(IssueRef{rig.repo, 1, true}, "x");
   REQUIRE_FALSE(denied.has_value());
   CHECK(denied.error().code == ErrorCode::unauthorized);
   CHECK(denied.error().message == "gitlab: post note: HTTP 401: 401 Unauthorized");
+}
+
+TEST_CASE("team membership: a nested group's members, inherited ones included") {
+  Rig rig;
+  rig.gitlab.add_group("platform");
+  rig.gitlab.add_group("platform/reviewers");
+  rig.gitlab.add_group_member("platform/reviewers", {41, 30});
+  rig.gitlab.add_group_member("platform", {42, 40});
+
+  CHECK(rig.client.is_team_member(rig.repo, "platform/reviewers", Actor{"alice", "41"}) == true);
+  // Sent as /groups/platform%2Freviewers/...; the fake insists on the encoding, then decodes.
+  auto request = rig.only_request("/groups/platform/reviewers/members/all/41");
+  CHECK(request.method == "GET");
+  CHECK(rig.client.is_team_member(rig.repo, "platform/reviewers", Actor{"owner", "42"}) == true);
+  CHECK(rig.client.is_team_member(rig.repo, "platform/reviewers", Actor{"stranger", "43"}) ==
+        false);
+  CHECK(rig.client.is_team_member(rig.repo, "platform/ghosts", Actor{"alice", "41"}) == false);
+  CHECK(rig.client.is_team_member(rig.repo, "platform", Actor{"alice", "41"}) == false);
+}
+
+TEST_CASE("team membership: expired, awaiting and minimal-access memberships do not count") {
+  Rig rig;  // the clock reads 2027-01-15
+  rig.gitlab.add_group_member("platform", {51, 30, "2027-01-15"});
+  rig.gitlab.add_group_member("platform", {52, 30, "2027-01-16"});
+  rig.gitlab.add_group_member("platform", {53, 30, "", "awaiting"});
+  rig.gitlab.add_group_member("platform", {54, 5});
+  rig.gitlab.add_group_member("platform", {55, 10});
+  CHECK(rig.client.is_team_member(rig.repo, "platform", Actor{"expired", "51"}) == false);
+  CHECK(rig.client.is_team_member(rig.repo, "platform", Actor{"until-tomorrow", "52"}) == true);
+  CHECK(rig.client.is_team_member(rig.repo, "platform", Actor{"awaiting", "53"}) == false);
+  CHECK(rig.client.is_team_member(rig.repo, "platform", Actor{"minimal", "54"}) == false);
+  CHECK(rig.client.is_team_member(rig.repo, "platform", Actor{"guest", "55"}) == true);
+}
+
+TEST_CASE("team membership: without a user id the actor is found by username") {
+  Rig rig;
+  rig.gitlab.add_user(61, "Carol");
+  rig.gitlab.add_group_member("platform/reviewers", {61, 30});
+  CHECK(rig.client.is_team_member(rig.repo, "platform/reviewers", Actor{"carol", ""}) == true);
+  auto lookup = rig.only_request("/users");
+  CHECK(lookup.path == "/api/v4/users?username=carol");
+  rig.only_request("/groups/platform/reviewers/members/all/61");
+
+  CHECK(rig.client.is_team_member(rig.repo, "platform/reviewers", Actor{"nobody", ""}) == false);
+  CHECK(rig.gitlab.requests_to("/api/v4/groups/").size() == 1);  // no user, no member lookup
+  auto anonymous = rig.client.is_team_member(rig.repo, "platform/reviewers", Actor{"", ""});
+  REQUIRE_FALSE(anonymous.has_value());
+  CHECK(anonymous.error().code == ErrorCode::invalid_argument);
+}
+
+TEST_CASE("a malformed team group path is invalid_argument, asked of no one") {
+  Rig rig;
+  for (const char* team : {"", "/platform", "platform/", "platform//reviewers", "platform/../x",
+                           "platform/re viewers", "platform%2Freviewers"}) {
+    CAPTURE(team);
+    auto result = rig.client.is_team_member(rig.repo, team, Actor{"alice", "41"});
+    REQUIRE_FALSE(result.has_value());
+    CHECK(result.error().code == ErrorCode::invalid_argument);
+    CHECK(result.error().message.starts_with("gitlab: team \""));
+  }
+  CHECK(rig.gitlab.requests().empty());
 }

@@ -43,6 +43,10 @@ class ApiForge : public Forge {
   Result<Permission> permission(const RepoRef& repo, const Actor& actor) const override {
     return with_api([&](const Api& api) { return api.permission(repo, actor); });
   }
+  Result<bool> is_team_member(const RepoRef& repo, std::string_view team,
+                              const Actor& actor) const override {
+    return with_api([&](const Api& api) { return api.is_team_member(repo, team, actor); });
+  }
   Result<std::vector<CiJob>> failed_jobs(const RepoRef& repo,
                                          std::string_view run_id) const override {
     return with_api([&](const Api& api) { return api.failed_jobs(repo, run_id); });

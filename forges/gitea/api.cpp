@@ -1,9 +1,13 @@
 #include "forges/gitea/api.h"
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "forges/common/comment_text.h"
 #include "forges/common/response_json.h"
+#include "forges/common/team_ref.h"
 
 namespace forgehand::gitea {
 
@@ -15,6 +19,22 @@ constexpr int kPageSize = 50;
 constexpr int kMaxPages = 10;
 
 std::string repo_path(const RepoRef& repo) { return "/repos/" + repo.full_name; }
+
+// X-Total-Count, which Gitea's list endpoints set; nullopt when absent or not a number.
+std::optional<std::size_t> total_count(const HttpResponse& response) {
+  std::string_view text = response.header("x-total-count");
+  std::size_t count = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return count;
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
 
 }  // namespace
 
@@ -177,6 +197,79 @@ Result<Permission> GiteaApi::permission(const RepoRef& repo, const Actor& actor)
   if (level == "write") return Permission::write;
   if (level == "read") return Permission::read;
   return Permission::none;
+}
+
+Error GiteaApi::teams_api_error(const Error& error, std::string_view org) const {
+  if (error.code != ErrorCode::forbidden) return error;
+  // routers/api/v1/api.go: an organization's teams are listed to its members, a team's members
+  // to the organization's owners, the team's own members and site admins, and both only to
+  // tokens with the read:organization scope.
+  Error explained = error;
+  explained.message += " (" + forge_ + " shows a team's members only to owners of " +
+                       std::string(org) +
+                       " and to the team's members: make the bot one of them, with a token that "
+                       "has read:organization)";
+  return explained;
+}
+
+Result<std::optional<std::string>> GiteaApi::team_id(std::string_view org,
+                                                     std::string_view name) const {
+  // GET /orgs/{org}/teams (gitea.com/api/swagger#/organization/orgListTeams) lists every team
+  // to a member of the organization. GET /orgs/{org}/teams/search would answer in one call, but for
+  // anyone except a site admin it finds only the teams the caller belongs to
+  // (routers/api/v1/org/team.go, SearchTeam), so the bot would miss the very teams it is asked
+  // about.
+  std::string wanted = lower(name);
+  std::size_t seen = 0;
+  for (int page = 1; page <= kMaxPages; ++page) {
+    auto response = call("list teams", "GET",
+                         "/orgs/" + std::string(org) + "/teams?limit=" + std::to_string(kPageSize) +
+                             "&page=" + std::to_string(page));
+    if (!response) {
+      // No such organization, or one the bot cannot see: it has no team the bot could find.
+      if (response.error().code == ErrorCode::not_found) return std::optional<std::string>{};
+      return tl::unexpected(teams_api_error(response.error(), org));
+    }
+    auto teams = forges::parse_response(*response, forge_, "list teams");
+    if (!teams) return tl::unexpected(teams.error());
+    if (!teams->is_array() || teams->empty()) return std::optional<std::string>{};
+    for (const json& team : *teams) {
+      // Names are unique within an organization regardless of case (the team's lower_name).
+      if (lower(forges::json_text(team, "/name"_json_pointer)) == wanted) {
+        return std::optional<std::string>{forges::json_id(team, "/id"_json_pointer)};
+      }
+    }
+    // The server may cap a page below kPageSize ([api] MAX_RESPONSE_ITEMS), so the end is told
+    // by X-Total-Count, or else by an empty page.
+    seen += teams->size();
+    if (auto total = total_count(*response); total && seen >= *total) {
+      return std::optional<std::string>{};
+    }
+  }
+  return fail(ErrorCode::not_supported, forge_ + ": list teams: " + std::string(org) +
+                                            " has more teams than forgehand looks through (" +
+                                            std::to_string(kMaxPages) + " pages)");
+}
+
+Result<bool> GiteaApi::is_team_member(const RepoRef&, std::string_view team,
+                                      const Actor& actor) const {
+  auto org_team = forges::parse_org_team(forge_, team);
+  if (!org_team) return tl::unexpected(org_team.error());
+  if (actor.login.empty()) {
+    return fail(ErrorCode::invalid_argument, forge_ + ": get team member: the actor has no login");
+  }
+  auto id = team_id(org_team->org, org_team->team);
+  if (!id) return tl::unexpected(id.error());
+  if (!*id) return false;
+  // GET /teams/{id}/members/{username} (gitea.com/api/swagger#/organization/orgListTeamMember):
+  // 200 with the user for a member, 404 for anyone else, unknown users included.
+  auto response =
+      call("get team member", "GET", "/teams/" + **id + "/members/" + url_encode(actor.login));
+  if (!response) {
+    if (response.error().code == ErrorCode::not_found) return false;
+    return tl::unexpected(teams_api_error(response.error(), org_team->org));
+  }
+  return true;
 }
 
 Error GiteaApi::actions_api_error(std::string_view operation, const Error& error,

@@ -3,7 +3,8 @@
 // for these endpoints), with a bot user's token sent as "Authorization: token ...".
 // Where a server is too old or the bot lacks a right, the error says so plainly:
 // Actions jobs and logs need Gitea 1.24+ or Forgejo v16+ (else `not_supported` with the run's
-// page), and reading a user's permission needs the bot to be a repository admin.
+// page), reading a user's permission needs the bot to be a repository admin, and reading a team's
+// members needs it to be an owner of the organization or a member of that team.
 // Thread-safe.
 
 #include <optional>
@@ -39,6 +40,9 @@ class GiteaApi {
   Result<std::optional<std::string>> read_file(const RepoRef& repo, std::string_view path,
                                                std::string_view ref) const;
   Result<Permission> permission(const RepoRef& repo, const Actor& actor) const;
+  // "org/team-name": the team is found among the organization's teams (ten pages at most) by its
+  // name, case-insensitively, then asked whether the actor is a member.
+  Result<bool> is_team_member(const RepoRef& repo, std::string_view team, const Actor& actor) const;
   Result<std::vector<CiJob>> failed_jobs(const RepoRef& repo, std::string_view run_id) const;
   Result<std::string> job_log(const RepoRef& repo, std::string_view job_id) const;
   Result<void> set_commit_status(const RepoRef& repo, const CommitStatus& status) const;
@@ -51,6 +55,10 @@ class GiteaApi {
   // a human can open instead. Other errors pass through.
   Error actions_api_error(std::string_view operation, const Error& error,
                           const std::string& page) const;
+  // The team's id, or nullopt when the organization has no team of that name.
+  Result<std::optional<std::string>> team_id(std::string_view org, std::string_view name) const;
+  // A 403 from the teams API, with what the bot needs.
+  Error teams_api_error(const Error& error, std::string_view org) const;
 
   const ApiCaller& api_;
   std::string forge_;

@@ -37,6 +37,9 @@ std::vector<Capability> GiteaForge::capabilities() const {
       {"files", "yes", "raw files at any ref"},
       {"permissions", "degrades",
        "only when the bot is an admin of the repository; otherwise a 403 that says so"},
+      {"team membership", "degrades",
+       "org/team-name; only when the bot owns the organization or is in the team, with "
+       "read:organization; otherwise a 403 that says so"},
       {"CI logs", "degrades",
        forgejo ? "Forgejo v16+; older servers: not_supported and a link to the run"
                : "Gitea 1.24+; older servers: not_supported and a link to the run"},

@@ -1,9 +1,12 @@
 #include "forges/github/api.h"
 
+#include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "forges/common/comment_text.h"
 #include "forges/common/response_json.h"
+#include "forges/common/team_ref.h"
 #include "forges/github/api_headers.h"
 
 namespace forgehand::github {
@@ -179,6 +182,39 @@ Result<Permission> GithubApi::permission(const RepoRef& repo, const Actor& actor
   if (role == "triage") return Permission::triage;
   if (role == "read") return Permission::read;
   return Permission::none;
+}
+
+Result<bool> GithubApi::is_team_member(const RepoRef& repo, std::string_view team,
+                                       const Actor& actor) const {
+  auto org_team = forges::parse_org_team("github", team);
+  if (!org_team) return tl::unexpected(org_team.error());
+  if (actor.login.empty()) {
+    return fail(ErrorCode::invalid_argument, "github: get team membership: the actor has no login");
+  }
+  // Slugs are the lower-cased team name with spaces as hyphens; accept "Org/Core-Team" as written.
+  std::string slug = org_team->team;
+  std::transform(slug.begin(), slug.end(), slug.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  // docs.github.com/en/rest/teams/members#get-team-membership-for-a-user: 200 with state active
+  // or pending (an invitation not yet accepted); 404 for a non-member or a team the token cannot
+  // see. Members of child teams are members.
+  auto response =
+      call("get team membership", repo, "GET",
+           "/orgs/" + org_team->org + "/teams/" + slug + "/memberships/" + url_encode(actor.login));
+  if (!response) {
+    Error error = response.error();
+    if (error.code == ErrorCode::not_found) return false;
+    if (error.code == ErrorCode::forbidden) {
+      error.message +=
+          " (team allowlists need the GitHub App's organization permission Members: "
+          "read, granted and accepted for " +
+          org_team->org + ")";
+    }
+    return tl::unexpected(error);
+  }
+  auto membership = forges::parse_response(*response, "github", "get team membership");
+  if (!membership) return tl::unexpected(membership.error());
+  return forges::json_text(*membership, "/state"_json_pointer) == "active";
 }
 
 Result<std::vector<CiJob>> GithubApi::failed_jobs(const RepoRef& repo,

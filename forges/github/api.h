@@ -37,6 +37,8 @@ class GithubApi {
   Result<std::optional<std::string>> read_file(const RepoRef& repo, std::string_view path,
                                                std::string_view ref) const;
   Result<Permission> permission(const RepoRef& repo, const Actor& actor) const;
+  // "org/team-slug"; needs the App's organization permission Members (read), else `forbidden`.
+  Result<bool> is_team_member(const RepoRef& repo, std::string_view team, const Actor& actor) const;
   // Jobs of a workflow run's latest attempt that failed, timed out or failed to start.
   Result<std::vector<CiJob>> failed_jobs(const RepoRef& repo, std::string_view run_id) const;
   // GitHub answers 302 to a short-lived storage URL; it is fetched without the token.

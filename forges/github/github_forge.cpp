@@ -38,6 +38,9 @@ std::vector<Capability> GithubForge::capabilities() const {
       {"pull requests", "yes", "open (drafts), details with fork detection, lookup by commit"},
       {"files", "yes", "raw contents at any ref"},
       {"permissions", "yes", "collaborator role: admin, maintain, write, triage, read"},
+      {"team membership", "yes",
+       "org/team-slug, child teams included; needs the App's organization permission Members: "
+       "read"},
       {"CI logs", "yes", "failed jobs of a run; logs through the 302, without the token"},
       {"commit status", "yes", ""},
       {"check runs", "yes", "create and update"},

@@ -1,9 +1,11 @@
 #include "forges/gitlab/api.h"
 
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "forges/common/comment_text.h"
 #include "forges/common/response_json.h"
+#include "forges/common/team_ref.h"
 
 namespace forgehand::gitlab {
 
@@ -56,10 +58,38 @@ Permission permission_for(std::int64_t access_level) {
   return Permission::none;
 }
 
+// "YYYY-MM-DD" in UTC, the form of a membership's expires_at.
+std::string utc_date(TimePoint at) {
+  std::time_t seconds = std::chrono::system_clock::to_time_t(at);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buffer[16];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%d", &utc);
+  return buffer;
+}
+
+// A member as GET /groups/:id/members/all/:user_id shows it. Minimal access (5) shows nothing of
+// the group, so it is not membership here; access ends on expires_at (the daily job that removes
+// expired members may not have run yet); membership_state "awaiting" waits for an owner's
+// approval (docs.gitlab.com/api/members); a blocked or deactivated account is not active.
+bool active_member(const json& member, std::string_view today) {
+  auto level = member.find("access_level");
+  if (level == member.end() || !level->is_number_integer() || level->get<std::int64_t>() < 10) {
+    return false;
+  }
+  std::string expires = forges::json_text(member, "/expires_at"_json_pointer);
+  if (!expires.empty() && expires <= today) return false;
+  std::string membership = forges::json_text(member, "/membership_state"_json_pointer);
+  std::string account = forges::json_text(member, "/state"_json_pointer);
+  return (membership.empty() || membership == "active") && (account.empty() || account == "active");
+}
+
 }  // namespace
 
-GitlabApi::GitlabApi(const ApiCaller& api, std::string api_url, Secret token, bool oauth_token)
+GitlabApi::GitlabApi(const ApiCaller& api, const Clock& clock, std::string api_url, Secret token,
+                     bool oauth_token)
     : api_(api),
+      clock_(clock),
       api_url_(std::move(api_url)),
       token_(std::move(token)),
       oauth_token_(oauth_token) {}
@@ -191,6 +221,47 @@ Result<Permission> GitlabApi::permission(const RepoRef& repo, const Actor& actor
   auto level = member->find("access_level");
   if (level == member->end() || !level->is_number_integer()) return Permission::none;
   return permission_for(level->get<std::int64_t>());
+}
+
+Result<std::optional<std::string>> GitlabApi::user_id(std::string_view username) const {
+  // docs.gitlab.com/api/users#list-users: ?username= gives at most one user, matched without
+  // regard to case; an unknown name gives [].
+  auto response = call("find user", "GET", "/users?username=" + url_encode(username));
+  if (!response) return tl::unexpected(response.error());
+  auto users = forges::parse_response(*response, "gitlab", "find user");
+  if (!users) return tl::unexpected(users.error());
+  if (!users->is_array() || users->empty()) return std::optional<std::string>{};
+  std::string id = forges::json_id((*users)[0], "/id"_json_pointer);
+  if (id.empty()) return std::optional<std::string>{};
+  return std::optional<std::string>{id};
+}
+
+Result<bool> GitlabApi::is_team_member(const RepoRef&, std::string_view team,
+                                       const Actor& actor) const {
+  auto group = forges::parse_group_path("gitlab", team);
+  if (!group) return tl::unexpected(group.error());
+  std::string member_id = actor.id;
+  if (member_id.empty()) {
+    if (actor.login.empty()) {
+      return fail(ErrorCode::invalid_argument,
+                  "gitlab: get group member: the actor has neither a user id nor a username");
+    }
+    auto found = user_id(actor.login);
+    if (!found) return tl::unexpected(found.error());
+    if (!*found) return false;
+    member_id = **found;
+  }
+  // The group by URL-encoded path ("group%2Fsubgroup"); 404 for a non-member or an unseen group.
+  // docs.gitlab.com/api/members#get-a-member-of-a-group-or-project-including-inherited-and-invited-members
+  auto response = call("get group member", "GET",
+                       "/groups/" + url_encode(*group) + "/members/all/" + url_encode(member_id));
+  if (!response) {
+    if (response.error().code == ErrorCode::not_found) return false;
+    return tl::unexpected(response.error());
+  }
+  auto member = forges::parse_response(*response, "gitlab", "get group member");
+  if (!member) return tl::unexpected(member.error());
+  return member->is_object() && active_member(*member, utc_date(clock_.now()));
 }
 
 Result<std::vector<CiJob>> GitlabApi::failed_jobs(const RepoRef& repo,

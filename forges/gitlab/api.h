@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "forgehand/clock.h"
 #include "forgehand/forge.h"
 #include "util/api_caller.h"
 
@@ -21,7 +22,9 @@ class GitlabApi {
  public:
   // `api_url` ends in /api/v4. An OAuth token goes in Authorization: Bearer; access tokens
   // (personal, project, group) in PRIVATE-TOKEN (docs.gitlab.com/api/rest/authentication).
-  GitlabApi(const ApiCaller& api, std::string api_url, Secret token, bool oauth_token = false);
+  // `clock` tells whether a membership's expiry date has passed.
+  GitlabApi(const ApiCaller& api, const Clock& clock, std::string api_url, Secret token,
+            bool oauth_token = false);
 
   Result<CommentRef> post_comment(const IssueRef& issue, std::string_view body) const;
   Result<void> edit_comment(const IssueRef& issue, std::string_view comment_id,
@@ -37,6 +40,9 @@ class GitlabApi {
                                                std::string_view ref) const;
   // From the member's access level, inherited and group membership included; not a member: none.
   Result<Permission> permission(const RepoRef& repo, const Actor& actor) const;
+  // `team` is a group path; the actor is found by username when the event gave no user id. A
+  // group the bot cannot see (a private one it is not a member of) answers 404: false.
+  Result<bool> is_team_member(const RepoRef& repo, std::string_view team, const Actor& actor) const;
   Result<std::vector<CiJob>> failed_jobs(const RepoRef& repo, std::string_view pipeline_id) const;
   Result<std::string> job_log(const RepoRef& repo, std::string_view job_id) const;
   Result<void> set_commit_status(const RepoRef& repo, const CommitStatus& status) const;
@@ -48,9 +54,12 @@ class GitlabApi {
   Result<HttpResponse> call(std::string_view operation, std::string method, std::string path,
                             std::string body = {}) const;
   std::string project(const RepoRef& repo) const;
+  // The user's numeric id, or nullopt when no user has that username.
+  Result<std::optional<std::string>> user_id(std::string_view username) const;
   static std::string noteable(const IssueRef& issue);
 
   const ApiCaller& api_;
+  const Clock& clock_;
   std::string api_url_;
   Secret token_;
   bool oauth_token_;

@@ -11,7 +11,8 @@ Result<std::unique_ptr<Forge>> GitlabForge::create(ForgeSettings settings,
   if (!s.token.empty()) {
     forge->caller_ = std::make_unique<ApiCaller>(
         dependencies.http, dependencies.clock, dependencies.sleeper, "gitlab", dependencies.retry);
-    forge->api_ = std::make_unique<GitlabApi>(*forge->caller_, s.api_url, s.token, s.oauth_token);
+    forge->api_ = std::make_unique<GitlabApi>(*forge->caller_, dependencies.clock, s.api_url,
+                                              s.token, s.oauth_token);
   }
   return std::unique_ptr<Forge>(std::move(forge));
 }
@@ -33,6 +34,9 @@ std::vector<Capability> GitlabForge::capabilities() const {
       {"permissions", "yes",
        "access level: Owner admin, Maintainer maintain, Developer write, Reporter triage, "
        "Guest read"},
+      {"team membership", "yes",
+       "group paths, inherited and invited members included; expired, awaiting and "
+       "minimal-access memberships are not"},
       {"CI logs", "yes", "failed jobs of a pipeline (allowed failures skipped); job traces"},
       {"commit status", "yes", "GitLab state names (pending shows as running)"},
       {"check runs", "no", "a commit status is set instead"},

@@ -142,6 +142,18 @@ class Forge {
   virtual Result<std::optional<std::string>> read_file(const RepoRef& repo, std::string_view path,
                                                        std::string_view ref) const = 0;
   virtual Result<Permission> permission(const RepoRef& repo, const Actor& actor) const = 0;
+  // Whether `actor` belongs to `team`, for policy's team allowlists. `team` is written as the
+  // forge names it: GitHub "org/team-slug" (members of child teams count), GitLab a group path
+  // such as "group/subgroup" (members inherited from ancestor groups and from invited groups
+  // count), Gitea and Forgejo "org/team-name" (the name matched case-insensitively). `repo` is
+  // the repository acted on (GitHub takes the installation token from it). A team that does not
+  // exist or that the bot cannot see answers false, as a non-member does; so do GitHub's pending
+  // invitations and GitLab's expired, awaiting or below-Guest memberships. Errors:
+  // `invalid_argument` for a malformed team or an actor without a login (GitLab: without a user
+  // id either); `forbidden` naming the right the bot lacks; `not_supported` when a Gitea or
+  // Forgejo organization has more teams than the adapter pages through.
+  virtual Result<bool> is_team_member(const RepoRef& repo, std::string_view team,
+                                      const Actor& actor) const = 0;
   virtual Result<std::vector<CiJob>> failed_jobs(const RepoRef& repo,
                                                  std::string_view run_id) const = 0;
   virtual Result<std::string> job_log(const RepoRef& repo, std::string_view job_id) const = 0;

@@ -1,5 +1,7 @@
 #include "support/fake_gitea.h"
 
+#include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 namespace forgehand::testing {
@@ -29,6 +31,18 @@ json pull(int number, const std::string& sha, int head_repo_id) {
             {"repo_id", head_repo_id},
             {"repo", {{"full_name", head_repo_id == 87 ? "alice/widgets" : "bob/widgets"}}}}},
           {"base", {{"ref", "main"}, {"repo_id", 87}, {"repo", {{"full_name", "alice/widgets"}}}}}};
+}
+
+bool same_name(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+int query_int(const httplib::Request& req, const char* name, int fallback) {
+  std::string value = req.get_param_value(name);
+  return value.empty() ? fallback : std::stoi(value);
 }
 
 }  // namespace
@@ -138,6 +152,74 @@ FakeGitea::FakeGitea(bool actions_api, bool bot_is_admin) {
                 if (!actions_api) return not_found(res);
                 res.set_content("go test ./...\n--- FAIL: TestRetry (0.01s)\n", "text/plain");
               }));
+  // GET /orgs/{org}/teams (orgListTeams): a plain Team array, paged by page and limit (default
+  // 30, capped by MAX_RESPONSE_ITEMS), the total in X-Total-Count.
+  server_.Get(R"(/api/v1/orgs/([^/]+)/teams)",
+              route([this](const httplib::Request& req, httplib::Response& res) {
+                std::lock_guard lock(mutex_);
+                auto org = std::find_if(orgs_.begin(), orgs_.end(), [&](const auto& entry) {
+                  return same_name(entry.first, req.matches[1].str());
+                });
+                if (org == orgs_.end()) return not_found(res);
+                if (org->second == BotRole::none) {
+                  reply(res, 403,
+                        {{"message", "Must be an organization member"},
+                         {"url", "https://gitea.example.com/api/swagger"}});
+                  return;
+                }
+                std::vector<const Team*> listed;
+                for (const Team& team : teams_) {
+                  if (team.org == org->first) listed.push_back(&team);
+                }
+                int limit = std::min(query_int(req, "limit", 30), max_response_items_);
+                std::size_t first = static_cast<std::size_t>(query_int(req, "page", 1) - 1) *
+                                    static_cast<std::size_t>(limit);
+                json page = json::array();
+                for (std::size_t i = first; i < listed.size() && i < first + limit; ++i) {
+                  page.push_back({{"id", listed[i]->id},
+                                  {"name", listed[i]->name},
+                                  {"description", ""},
+                                  {"organization", nullptr},
+                                  {"includes_all_repositories", false},
+                                  {"permission", "write"},
+                                  {"units", json::array({"repo.code", "repo.pulls"})},
+                                  {"units_map", {{"repo.code", "write"}, {"repo.pulls", "write"}}},
+                                  {"can_create_org_repo", false}});
+                }
+                res.set_header("X-Total-Count", std::to_string(listed.size()));
+                reply(res, 200, page);
+              }));
+  // GET /teams/{id}/members/{username} (orgListTeamMember): the User for a member, else 404.
+  server_.Get(R"(/api/v1/teams/(\d+)/members/([^/]+))",
+              route([this](const httplib::Request& req, httplib::Response& res) {
+                std::lock_guard lock(mutex_);
+                std::int64_t id = std::stoll(req.matches[1]);
+                auto team = std::find_if(teams_.begin(), teams_.end(),
+                                         [&](const Team& t) { return t.id == id; });
+                if (team == teams_.end()) return not_found(res);
+                BotRole bot = orgs_.at(team->org);
+                if (bot == BotRole::none) return not_found(res);
+                if (bot == BotRole::member && !bot_in(*team)) {
+                  reply(res, 403,
+                        {{"message", "Must be a team member"},
+                         {"url", "https://gitea.example.com/api/swagger"}});
+                  return;
+                }
+                std::string login = req.matches[2];
+                auto member =
+                    std::find_if(team->members.begin(), team->members.end(),
+                                 [&](const std::string& m) { return same_name(m, login); });
+                if (member == team->members.end()) return not_found(res);
+                reply(res, 200,
+                      {{"id", 1000 + (member - team->members.begin())},
+                       {"login", *member},
+                       {"login_name", ""},
+                       {"full_name", ""},
+                       {"email", *member + "@noreply.gitea.example.com"},
+                       {"avatar_url", "https://gitea.example.com/avatars/" + *member},
+                       {"is_admin", false},
+                       {"active", true}});
+              }));
   server_.Post(
       repo + R"(/statuses/([0-9a-f]{40}))",
       route([](const httplib::Request& req, httplib::Response& res) {
@@ -145,6 +227,30 @@ FakeGitea::FakeGitea(bool actions_api, bool bot_is_admin) {
         reply(res, 201, {{"id", 1}, {"status", body["state"]}, {"context", body["context"]}});
       }));
   start();
+}
+
+bool FakeGitea::bot_in(const Team& team) const {
+  return std::any_of(team.members.begin(), team.members.end(),
+                     [](const std::string& member) { return same_name(member, kBotLogin); });
+}
+
+void FakeGitea::add_org(const std::string& org, BotRole bot) {
+  std::lock_guard lock(mutex_);
+  orgs_[org] = bot;
+}
+
+std::int64_t FakeGitea::add_team(const std::string& org, const std::string& name,
+                                 std::vector<std::string> members) {
+  std::lock_guard lock(mutex_);
+  orgs_.try_emplace(org, BotRole::owner);
+  std::int64_t id = 100 + static_cast<std::int64_t>(teams_.size());
+  teams_.push_back({id, org, name, std::move(members)});
+  return id;
+}
+
+void FakeGitea::set_max_response_items(int items) {
+  std::lock_guard lock(mutex_);
+  max_response_items_ = items;
 }
 
 }  // namespace forgehand::testing

@@ -1,5 +1,7 @@
 #include "support/fake_github.h"
 
+#include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -26,6 +28,12 @@ void reply(httplib::Response& res, int status, const json& body) {
 void not_found(httplib::Response& res) {
   reply(res, 404,
         {{"message", "Not Found"}, {"documentation_url", "https://docs.github.com/rest"}});
+}
+
+std::string team_key(std::string org, const std::string& slug) {
+  std::transform(org.begin(), org.end(), org.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return org + "/" + slug;
 }
 
 bool has_token(const httplib::Request& req) {
@@ -245,6 +253,33 @@ void FakeGithub::install_routes() {
         reply(res, 201, {{"id", 1}, {"state", body["state"]}, {"context", body["context"]}});
       }));
 
+  // GET /orgs/{org}/teams/{team_slug}/memberships/{username} (docs.github.com/en/rest/teams/
+  // members#get-team-membership-for-a-user). Without Members: read GitHub says which permission
+  // it accepts in X-Accepted-GitHub-Permissions.
+  server_.Get(
+      R"(/orgs/([^/]+)/teams/([^/]+)/memberships/([^/]+))",
+      authorized([this](const httplib::Request& req, httplib::Response& res) {
+        std::lock_guard lock(mutex_);
+        if (!members_permission_) {
+          res.set_header("X-Accepted-GitHub-Permissions", "members=read");
+          reply(res, 403,
+                {{"message", "Resource not accessible by integration"},
+                 {"documentation_url",
+                  "https://docs.github.com/rest/teams/members#get-team-membership-for-a-user"},
+                 {"status", "403"}});
+          return;
+        }
+        auto team = teams_.find(team_key(req.matches[1], req.matches[2]));
+        if (team == teams_.end()) return not_found(res);
+        auto member = team->second.find(req.matches[3]);
+        if (member == team->second.end()) return not_found(res);
+        reply(
+            res, 200,
+            {{"url", "https://api.github.com/organizations/1/team/7/memberships/" + member->first},
+             {"role", "member"},
+             {"state", member->second}});
+      }));
+
   server_.Post(R"(/repos/([^/]+/[^/]+)/check-runs)",
                authorized([](const httplib::Request&, httplib::Response& res) {
                  reply(res, 201, {{"id", 4}, {"status", "in_progress"}});
@@ -253,6 +288,22 @@ void FakeGithub::install_routes() {
                 authorized([](const httplib::Request& req, httplib::Response& res) {
                   reply(res, 200, {{"id", std::stoll(req.matches[2])}});
                 }));
+}
+
+void FakeGithub::add_team(const std::string& org, const std::string& slug) {
+  std::lock_guard lock(mutex_);
+  teams_[team_key(org, slug)];
+}
+
+void FakeGithub::add_team_member(const std::string& org, const std::string& slug,
+                                 const std::string& login, const std::string& state) {
+  std::lock_guard lock(mutex_);
+  teams_[team_key(org, slug)][login] = state;
+}
+
+void FakeGithub::deny_members_permission() {
+  std::lock_guard lock(mutex_);
+  members_permission_ = false;
 }
 
 void FakeGithub::set_now(std::chrono::system_clock::time_point now) {

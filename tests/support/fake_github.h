@@ -1,10 +1,12 @@
 #pragma once
 // An in-process GitHub REST API on loopback, answering with the documented shapes
 // (docs.github.com/en/rest: apps, issues/comments, reactions, pulls, repos/contents,
-// collaborators, actions/workflow-jobs, commits/statuses, checks/runs) and recording every
-// request so tests can assert method, path, headers and body. Thread-safe.
+// collaborators, actions/workflow-jobs, commits/statuses, checks/runs, teams/members) and
+// recording every request so tests can assert method, path, headers and body. Thread-safe.
 
 #include <chrono>
+#include <map>
+#include <string>
 
 #include "support/fake_server.h"
 
@@ -17,10 +19,21 @@ class FakeGithub final : public FakeServer {
   // Tokens the fake hands out expire an hour after this time.
   void set_now(std::chrono::system_clock::time_point now);
 
+  // Teams that GET /orgs/{org}/teams/{team_slug}/memberships/{username} knows; a membership's
+  // state is "active", or "pending" while the invitation is not accepted.
+  void add_team(const std::string& org, const std::string& slug);
+  void add_team_member(const std::string& org, const std::string& slug, const std::string& login,
+                       const std::string& state = "active");
+  // Plays an installation without the organization permission Members: read.
+  void deny_members_permission();
+
  private:
   void install_routes();
 
   std::chrono::system_clock::time_point now_;
+  // "org/slug" (org lower-cased, as GitHub ignores its case) → login → membership state.
+  std::map<std::string, std::map<std::string, std::string>> teams_;
+  bool members_permission_ = true;
   int tokens_issued_ = 0;
   int next_id_ = 1000;
 };

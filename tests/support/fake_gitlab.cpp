@@ -1,5 +1,7 @@
 #include "support/fake_gitlab.h"
 
+#include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 namespace forgehand::testing {
@@ -27,6 +29,24 @@ json merge_request(int iid, const std::string& sha, const std::string& state, in
           {"source_project_id", source_project},
           {"target_project_id", 5},
           {"sha", sha}};
+}
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+// The UserBasic fields every member and user object carries.
+json user_json(int id, const std::string& username) {
+  return {{"id", id},
+          {"username", username},
+          {"name", username},
+          {"state", "active"},
+          {"locked", false},
+          {"avatar_url", "https://gitlab.example.com/uploads/-/system/user/avatar/" +
+                             std::to_string(id) + "/avatar.png"},
+          {"web_url", "https://gitlab.example.com/" + username}};
 }
 
 }  // namespace
@@ -124,6 +144,65 @@ FakeGitlab::FakeGitlab() {
                 int level = user == 40 ? 40 : user == 30 ? 30 : user == 20 ? 20 : 10;
                 reply(res, 200, {{"id", user}, {"username", "member"}, {"access_level", level}});
               }));
+  // GET /groups/:id/members/all/:user_id: the group's own members and its ancestors'.
+  server_.Get(
+      R"(/api/v4/groups/(.+?)/members/all/(\d+))",
+      route([this](const httplib::Request& req, httplib::Response& res) {
+        std::lock_guard lock(mutex_);
+        std::string path = req.matches[1];
+        int user = std::stoi(req.matches[2]);
+        // A nested path must arrive encoded as one segment ("platform%2Freviewers"); GitLab
+        // routes a raw slash elsewhere.
+        std::string encoded = path;
+        for (auto at = encoded.find('/'); at != std::string::npos; at = encoded.find('/', at)) {
+          encoded.replace(at, 1, "%2F");
+        }
+        if (!req.target.starts_with("/api/v4/groups/" + encoded + "/")) {
+          reply(res, 404, {{"error", "404 Not Found"}});
+          return;
+        }
+        if (!groups_.contains(path)) {
+          reply(res, 404, {{"message", "404 Group Not Found"}});
+          return;
+        }
+        const Membership* best = nullptr;
+        for (std::string group = path;;) {
+          auto found = groups_.find(group);
+          if (found != groups_.end()) {
+            for (const Membership& membership : found->second) {
+              if (membership.user_id == user &&
+                  (!best || membership.access_level > best->access_level)) {
+                best = &membership;
+              }
+            }
+          }
+          auto slash = group.rfind('/');
+          if (slash == std::string::npos) break;
+          group.resize(slash);
+        }
+        if (!best) {
+          reply(res, 404, {{"message", "404 Not found"}});
+          return;
+        }
+        auto name = users_.find(user);
+        json member =
+            user_json(user, name == users_.end() ? "user" + std::to_string(user) : name->second);
+        member["access_level"] = best->access_level;
+        member["created_at"] = "2026-03-02T09:14:05.000Z";
+        member["expires_at"] = best->expires_at.empty() ? json(nullptr) : json(best->expires_at);
+        member["membership_state"] = best->membership_state;
+        reply(res, 200, member);
+      }));
+  // GET /users?username=: at most one user, an empty list for an unknown name.
+  server_.Get("/api/v4/users", route([this](const httplib::Request& req, httplib::Response& res) {
+                std::lock_guard lock(mutex_);
+                std::string wanted = lower(req.get_param_value("username"));
+                json users = json::array();
+                for (const auto& [id, username] : users_) {
+                  if (lower(username) == wanted) users.push_back(user_json(id, username));
+                }
+                reply(res, 200, users);
+              }));
   server_.Get(project + R"(/pipelines/(\d+)/jobs)",
               route([](const httplib::Request& req, httplib::Response& res) {
                 if (req.get_param_value("scope[]") != "failed") {
@@ -159,6 +238,21 @@ FakeGitlab::FakeGitlab() {
                  reply(res, 201, {{"id", 93}, {"sha", req.matches[2]}, {"status", state}});
                }));
   start();
+}
+
+void FakeGitlab::add_user(int id, const std::string& username) {
+  std::lock_guard lock(mutex_);
+  users_[id] = username;
+}
+
+void FakeGitlab::add_group(const std::string& path) {
+  std::lock_guard lock(mutex_);
+  groups_[path];
+}
+
+void FakeGitlab::add_group_member(const std::string& path, Membership membership) {
+  std::lock_guard lock(mutex_);
+  groups_[path].push_back(std::move(membership));
 }
 
 }  // namespace forgehand::testing
