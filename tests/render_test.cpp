@@ -135,6 +135,31 @@ TEST_CASE("render: samples fill every list, so overrides are checked against eve
   for (const auto& [path, any] : filled) CHECK_MESSAGE(any, (path + " is empty in the sample"));
 }
 
+TEST_CASE("render: the README's Templates section names every variable") {
+  std::ifstream in(fs::path(FORGEHAND_SOURCE_DIR) / "README.md");
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string readme = text.str();
+  std::size_t start = readme.find("## Templates");
+  REQUIRE(start != std::string::npos);
+  std::string section = readme.substr(start, readme.find("\n## ", start + 1) - start);
+  std::function<void(const nlohmann::json&)> walk = [&](const nlohmann::json& value) {
+    if (value.is_array()) {
+      for (const auto& item : value) walk(item);
+    } else if (value.is_object()) {
+      for (const auto& [key, item] : value.items()) {
+        CHECK_MESSAGE(contains(section, key), ("README does not mention `" + key + "`"));
+        walk(item);
+      }
+    }
+  };
+  for (TemplateName name : kAllTemplateNames) {
+    CAPTURE(to_string(name));
+    CHECK(contains(section, "`" + std::string(to_string(name)) + "`"));
+    walk(sample_data(name, ForgeKind::github));
+  }
+}
+
 TEST_CASE("render: forge nouns come from the data") {
   TemplateSet set = builtin_set();
   auto github = render_view(set, ForgeKind::github, sample_result());

@@ -67,6 +67,8 @@ class TemplateSet {
   const std::string& origin(TemplateName name) const;
 
  private:
+  TemplateSet() = default;  // a set always has every template: builtin() is the only start
+
   struct Entry {
     std::shared_ptr<const Template> tmpl;
     std::string origin;
