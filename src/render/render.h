@@ -1,9 +1,7 @@
 #pragma once
-// Renders a view with its template into a comment or pull request body that fits the forge's
-// limit. When the text is too long, the long free-text fields (runner summary, task, excerpt) are
-// cut with a visible "(cut)" and the template rendered again, so the attribution block and the
-// rest of the template always arrive whole; the adapters' own last-resort cut at the end of a body
-// (forges/common/comment_text.h) is never reached. Pure functions; thread-safe.
+// Renders a view into a comment or pull request body within the forge's limit: long free text is
+// cut with a visible "(cut)" and the template rendered again, so the attribution block arrives
+// whole rather than lost to the adapters' cut at the end (comment_text.h). Pure functions.
 
 #include <cstddef>
 #include <string>

@@ -1,8 +1,7 @@
 #pragma once
-// One filled-in view per template: every optional part present and every list with items, with
-// the text people and models really send (Unicode, CRLF, mentions, HTML). A template override is
-// checked against these, so each of its tags meets the data it will meet in a real render; the
-// golden tests render them on every forge. Pure functions.
+// A filled-in view per template (every optional part present, every list with items; Unicode, CRLF,
+// mentions and HTML as people and models send them): what overrides are checked against, and the
+// golden tests' input. Pure functions.
 
 #include <nlohmann/json.hpp>
 

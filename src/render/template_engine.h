@@ -1,8 +1,7 @@
 #pragma once
-// One mustache template, parsed once with the line of every tag, so that before kainjow renders
-// it every tag is checked against the data: a name the data lacks is an error naming the
-// template, the name and the line, never an empty string (kainjow alone renders it as nothing).
-// Immutable after parsing; thread-safe.
+// One mustache template, parsed once with the line of each tag and checked against the data
+// before kainjow renders it: a missing name is an error naming template, name and line, never the
+// empty string kainjow would write. Immutable after parsing; thread-safe.
 
 #include <cstddef>
 #include <map>

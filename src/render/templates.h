@@ -1,9 +1,7 @@
 #pragma once
-// The set of templates forgehand renders with: the built-in ones (templates/*.md.mustache,
-// compiled into the binary), overridden by the server's templates_dir, overridden in turn by the
-// repository's .forgehand/templates/ on its default branch. An override that does not parse or
-// does not fit the data is skipped with a warning and the level below is used, so a broken
-// template never silences the bot. Immutable; thread-safe.
+// The templates forgehand renders: built-in (templates/, compiled in), overridden by the server's
+// templates_dir, overridden by a repository's .forgehand/templates/. An override that fails its
+// checks is skipped with a warning, so no template silences the bot. Immutable; thread-safe.
 
 #include <array>
 #include <map>

@@ -1,10 +1,7 @@
 #pragma once
-// What each template is given: one typed view per template, filled by the caller, and turned into
-// mustache data here. Every text is cleaned (valid UTF-8, LF, no controls or bidi overrides), user
-// and model Markdown is sanitized, numbers are formatted, and every key is always present, so a
-// template never meets a missing or raw value. Variables ending in `_md` hold Markdown (rendered
-// with `{{{name}}}`); all others are plain text (rendered with `{{name}}`, escaped). README,
-// "Templates", lists the variables. Plain values and pure functions.
+// One typed view per template, filled by the caller and turned into mustache data here: text
+// cleaned, user and model Markdown sanitized, numbers formatted, every key always present (`*_md`
+// variables hold Markdown, the rest plain text; README, "Templates"). Plain values, pure functions.
 
 #include <chrono>
 #include <cstdint>
