@@ -1,6 +1,5 @@
 #include "render/templates.h"
 
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -23,8 +22,8 @@ constexpr std::size_t kMaxOutputBytes = 4 * 1024 * 1024;
 
 constexpr std::string_view kBuiltinOrigin = "built-in";
 
-// What the attribution partial must show, whoever writes it: the brief's audit trail of which
-// model wrote the work, at what cost, for whom.
+// What the attribution partial must show, whoever writes it: which model did the work, how it got
+// there, what it cost, for whom (issue 5, "Templates").
 constexpr std::array<std::string_view, 11> kAttributionFields = {
     "provider",      "model", "endpoint_host", "route",      "tried_first", "input_tokens",
     "output_tokens", "cost",  "runner_time",   "session_id", "requester"};
