@@ -40,6 +40,8 @@ TEST_CASE("the example config is valid and complete") {
   CHECK(config->providers[2].api_version == "2024-10-21");
   REQUIRE(config->routes.size() == 3);
   CHECK(config->routes[1].providers == std::vector<std::string>{"azure", "local"});
+  CHECK(config->currency == "USD");
+  CHECK(config->templates_dir.empty());
 }
 
 TEST_CASE("defaults fill what a minimal config leaves out") {
@@ -83,6 +85,36 @@ TEST_CASE("bad values are reported, all of them at once") {
   CHECK(contains(errors, "test.yaml:6:11: instances[0].type: must be one of github"));
   CHECK(contains(errors, "instances[0].webhook_secret: must be a reference"));
   CHECK_FALSE(contains(errors, "hunter2"));
+}
+
+TEST_CASE("templates_dir must be a directory, resolved against the config's directory") {
+  testing::TempDir dir;
+  std::filesystem::create_directory(dir.path() / "templates");
+  std::string instance = "instances:\n  - name: gh\n    type: github\n    webhook_secret: env:X\n";
+  auto config =
+      parse_server_config("templates_dir: templates\n" + instance, "t.yaml", dir.path().string());
+  REQUIRE_MESSAGE(config.has_value(), config.error().message);
+  CHECK(config->templates_dir == (dir.path() / "templates").string());
+
+  std::string errors = errors_of("templates_dir: /nonexistent/templates\n" + instance);
+  CHECK(contains(errors, "test.yaml:1:16: templates_dir: directory does not exist"));
+  std::ofstream(dir.file("file.txt")) << "x";
+  auto file =
+      parse_server_config("templates_dir: file.txt\n" + instance, "t.yaml", dir.path().string());
+  REQUIRE_FALSE(file.has_value());
+  CHECK(contains(file.error().message, "templates_dir: is not a directory"));
+}
+
+TEST_CASE("currency is a short label shown after costs") {
+  std::string instance = "instances:\n  - name: gh\n    type: github\n    webhook_secret: env:X\n";
+  auto euro = parse_server_config("currency: €\n" + instance, "t.yaml", "/srv");
+  REQUIRE(euro.has_value());
+  CHECK(euro->currency == "€");
+  auto none = parse_server_config(instance, "t.yaml", "/srv");
+  REQUIRE(none.has_value());
+  CHECK(none->currency.empty());
+  CHECK(contains(errors_of("currency: US dollars\n" + instance),
+                 "test.yaml:1:11: currency: must be a short label without spaces"));
 }
 
 TEST_CASE("instances without a secret refuse to start unless explicitly insecure") {

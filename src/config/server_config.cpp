@@ -35,7 +35,9 @@ constexpr std::string_view kTopKeys[] = {"listen",
                                          "routes",
                                          "model_proxy_listen",
                                          "policy",
-                                         "sandbox"};
+                                         "sandbox",
+                                         "templates_dir",
+                                         "currency"};
 constexpr std::string_view kStoreKeys[] = {"driver", "path"};
 constexpr std::string_view kWorkerKeys[] = {"count", "max_attempts", "retry_initial_seconds",
                                             "retry_max_seconds"};
@@ -621,6 +623,31 @@ Result<ServerConfig> parse_server_config(std::string_view yaml, std::string_view
     if (auto value = check.string(bundle, "ca_bundle")) {
       config.ca_bundle = absolute_from(base_dir, *value);
       if (!fs::exists(config.ca_bundle)) check.error(bundle, "ca_bundle", "file does not exist");
+    }
+  }
+  if (YAML::Node templates = root["templates_dir"]) {
+    if (auto value = check.string(templates, "templates_dir")) {
+      config.templates_dir = absolute_from(base_dir, *value);
+      std::error_code ec;
+      if (!fs::is_directory(config.templates_dir, ec)) {
+        check.error(templates, "templates_dir",
+                    fs::exists(config.templates_dir, ec) ? "is not a directory"
+                                                         : "directory does not exist");
+      }
+    }
+  }
+  if (YAML::Node currency = root["currency"]) {
+    if (auto value = check.string(currency, "currency")) {
+      // Shown after every cost in comments: a label, not a sentence.
+      bool label = !value->empty() && value->size() <= 16 &&
+                   std::none_of(value->begin(), value->end(), [](char c) {
+                     return static_cast<unsigned char>(c) <= ' ' || c == 0x7F;
+                   });
+      if (!label) {
+        check.error(currency, "currency",
+                    "must be a short label without spaces, such as USD, EUR or €");
+      }
+      config.currency = *value;
     }
   }
   config.store.path = absolute_from(config.data_dir, "forgehand.db");

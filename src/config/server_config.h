@@ -112,6 +112,12 @@ struct ServerConfig {
   std::chrono::hours delivery_retention{24 * 14};
   // Extra CA certificates (PEM) trusted for forge APIs, e.g. a self-managed forge's internal CA.
   std::string ca_bundle;
+  // Template overrides (<name>.md.mustache) layered over the built-in templates and under a
+  // repository's .forgehand/templates/ (render/templates.h); absolute once loaded; empty: none.
+  std::string templates_dir;
+  // The label shown after costs in comments ("USD", "€"): the currency of the providers' prices
+  // and of budgets. Empty: costs are plain numbers.
+  std::string currency;
   StoreConfig store;
   WorkerConfig workers;
   std::vector<InstanceConfig> instances;
