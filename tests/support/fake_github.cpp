@@ -65,6 +65,7 @@ json pull_json(int number, const std::string& repo, const std::string& head_repo
 }  // namespace
 
 FakeGithub::FakeGithub() : now_(std::chrono::system_clock::now()) {
+  files_["main:.forgehand.yml"] = "version: 1\ncommands: true\n";
   install_routes();
   start();
 }
@@ -188,15 +189,20 @@ void FakeGithub::install_routes() {
       }));
 
   server_.Get(R"(/repos/([^/]+/[^/]+)/contents/(.+))",
-              authorized([](const httplib::Request& req, httplib::Response& res) {
-                if (req.matches[2] != ".forgehand.yml" || req.get_param_value("ref") != "main") {
-                  return not_found(res);
+              authorized([this](const httplib::Request& req, httplib::Response& res) {
+                std::string key = req.get_param_value("ref") + ":" + std::string(req.matches[2]);
+                std::string content;
+                {
+                  std::lock_guard lock(mutex_);
+                  auto file = files_.find(key);
+                  if (file == files_.end()) return not_found(res);
+                  content = file->second;
                 }
                 if (req.get_header_value("Accept") != "application/vnd.github.raw+json") {
                   reply(res, 200, {{"type", "file"}, {"encoding", "base64"}, {"content", "..."}});
                   return;
                 }
-                res.set_content("version: 1\ncommands: true\n", "application/vnd.github.raw");
+                res.set_content(content, "application/vnd.github.raw");
               }));
 
   server_.Get(
@@ -299,6 +305,12 @@ void FakeGithub::add_team_member(const std::string& org, const std::string& slug
                                  const std::string& login, const std::string& state) {
   std::lock_guard lock(mutex_);
   teams_[team_key(org, slug)][login] = state;
+}
+
+void FakeGithub::set_file(const std::string& path, const std::string& ref,
+                          const std::string& content) {
+  std::lock_guard lock(mutex_);
+  files_[ref + ":" + path] = content;
 }
 
 void FakeGithub::deny_members_permission() {

@@ -26,6 +26,9 @@ class FakeGithub final : public FakeServer {
                        const std::string& state = "active");
   // Plays an installation without the organization permission Members: read.
   void deny_members_permission();
+  // What GET /repos/{repo}/contents/{path}?ref={ref} serves (raw media type); other paths 404.
+  // Starts with a .forgehand.yml on main.
+  void set_file(const std::string& path, const std::string& ref, const std::string& content);
 
  private:
   void install_routes();
@@ -34,6 +37,7 @@ class FakeGithub final : public FakeServer {
   // "org/slug" (org lower-cased, as GitHub ignores its case) → login → membership state.
   std::map<std::string, std::map<std::string, std::string>> teams_;
   bool members_permission_ = true;
+  std::map<std::string, std::string> files_;  // "ref:path" → content
   int tokens_issued_ = 0;
   int next_id_ = 1000;
 };

@@ -1,0 +1,236 @@
+#include "dispatch/comment_handler.h"
+
+#include <algorithm>
+
+#include "render/render.h"
+#include "render/views.h"
+#include "util/crypto.h"
+#include "util/log.h"
+
+namespace forgehand {
+
+namespace {
+
+using commands::Verb;
+
+std::string task_in_words(TaskType task) {
+  switch (task) {
+    case TaskType::ci_fix:
+      return "an automatic CI fix";
+    case TaskType::comment_task:
+      return "a task on a pull request";
+    case TaskType::issue_task:
+      return "a task on an issue";
+  }
+  return "a task";
+}
+
+std::vector<std::string> route_providers(const ServerConfig& config, const std::string& route) {
+  for (const RouteConfig& candidate : config.routes) {
+    if (candidate.name == route) return candidate.providers;
+  }
+  return {};
+}
+
+std::string money(double amount) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f", amount);
+  return text;
+}
+
+// The repository's own settings and templates, from its default branch only: a pull request's
+// head (maybe a fork's) must not be able to change what forgehand allows or says.
+struct RepositorySettings {
+  std::optional<RepoConfig> config;
+  std::vector<std::string> problems;  // a config that does not parse
+  render::TemplateSet templates;
+  std::vector<std::string> warnings;
+};
+
+Result<RepositorySettings> read_repository_settings(const Forge& forge, const RepoRef& repo,
+                                                    const render::TemplateSet& server_templates) {
+  RepositorySettings settings{std::nullopt, {}, server_templates, {}};
+  std::string ref = repo.default_branch.empty() ? "HEAD" : repo.default_branch;
+  auto text = forge.read_file(repo, kRepoConfigPath, ref);
+  if (!text) return tl::unexpected(text.error());
+  if (!*text) return settings;
+  auto parsed = parse_repo_config(**text);
+  if (!parsed) {
+    settings.problems.push_back(parsed.error().message);
+    return settings;
+  }
+  std::map<std::string, std::string> overrides;
+  for (const auto& [name, path] : parsed->templates) {
+    auto file = forge.read_file(repo, path, ref);
+    if (!file) return tl::unexpected(file.error());
+    if (*file) {
+      overrides[name] = **file;
+    } else {
+      settings.warnings.push_back(path + " is named in .forgehand.yml but does not exist");
+    }
+  }
+  settings.templates =
+      server_templates.with_overrides(overrides, kRepoTemplatesDir, settings.warnings);
+  settings.config = std::move(*parsed);
+  return settings;
+}
+
+}  // namespace
+
+std::string new_session_id() { return "fh-" + crypto::hex_encode(crypto::random_bytes(6)); }
+
+CommentHandler::CommentHandler(const ServerConfig& config, const render::TemplateSet& templates,
+                               SessionControl control)
+    : config_(config), templates_(templates), control_(std::move(control)) {}
+
+std::string CommentHandler::bot_name(const InstanceConfig* instance) {
+  std::string name = instance ? instance->bot_login : "";
+  if (name.ends_with("[bot]")) name.resize(name.size() - 5);
+  return name.empty() ? "forgehand" : name;
+}
+
+Result<CommentOutcome> CommentHandler::handle(const Event& event, const Forge& forge) const {
+  // The loop guard comes first: forgehand's own replies quote commands in their help text.
+  if (event.actor.is_self) return CommentOutcome{CommentOutcome::Kind::ignored, "own comment"};
+  std::string bot = bot_name(config_.find_instance(event.instance));
+  commands::Command command = commands::parse_command(event.comment_body, bot);
+  if (const auto* ignore = std::get_if<commands::Ignore>(&command)) {
+    return CommentOutcome{CommentOutcome::Kind::ignored, ignore->reason};
+  }
+  IssueRef thread{event.repo, event.number, event.is_pull_request};
+  ForgeKind kind = forge.kind();
+  const std::string requester = event.actor.login;
+  auto post = [&](const Result<std::string>& body) -> Result<CommentRef> {
+    if (!body) return tl::unexpected(body.error());
+    return forge.post_comment(thread, *body);
+  };
+
+  const auto* reply = std::get_if<commands::Reply>(&command);
+  if (reply && reply->verb == Verb::help) {
+    render::HelpView view{bot, requester, reply->problem, reply->suggestion, {}};
+    if (auto posted = post(render::render_view(templates_, kind, view)); !posted) {
+      return tl::unexpected(posted.error());
+    }
+    return CommentOutcome{CommentOutcome::Kind::replied, "help"};
+  }
+  if (reply && (reply->verb == Verb::status || reply->verb == Verb::cancel)) {
+    const auto& answer = reply->verb == Verb::status ? control_.status : control_.cancel;
+    auto text = answer(event);
+    if (!text) return tl::unexpected(text.error());
+    if (auto posted = forge.post_comment(thread, *text); !posted) {
+      return tl::unexpected(posted.error());
+    }
+    return CommentOutcome{CommentOutcome::Kind::replied,
+                          std::string(commands::to_string(reply->verb))};
+  }
+
+  // fix, retry and explain need the policy's decision.
+  if (!reply) {
+    if (auto seen = forge.add_reaction(thread, event.comment_id, Reaction::eyes); !seen) {
+      log::warn("could not react to the comment",
+                {{"delivery", event.delivery_id}, {"error", seen.error().message}});
+    }
+  }
+  auto settings = read_repository_settings(forge, event.repo, templates_);
+  if (!settings) return tl::unexpected(settings.error());
+  for (const std::string& warning : settings->warnings) {
+    log::warn("repository template override not used",
+              {{"repo", event.repo.full_name}, {"warning", warning}});
+  }
+  const render::TemplateSet& templates = settings->templates;
+  const auto* run = std::get_if<commands::Run>(&command);
+
+  policy::PolicyRequest request;
+  request.instance = event.instance;
+  request.repo = event.repo.full_name;
+  request.task = event.is_pull_request ? TaskType::comment_task : TaskType::issue_task;
+  request.actor = event.actor;
+  request.from_fork = event.from_fork;
+  if (run && !run->route.empty()) request.requested_route = run->route;
+  request.permission = [&] { return forge.permission(event.repo, event.actor); };
+  request.in_team = [&](const std::string& team) {
+    return forge.is_team_member(event.repo, team, event.actor);
+  };
+  policy::PolicyDecision decision;
+  if (!settings->problems.empty()) {
+    decision.deny_reason = policy::DenyReason::check_failed;
+    decision.task = request.task;
+    decision.reasons.push_back("the repository's .forgehand.yml (default branch) has errors: " +
+                               settings->problems.front());
+  } else {
+    decision = policy::decide(config_, request, settings->config ? &*settings->config : nullptr);
+  }
+  std::vector<std::string> reasons = decision.reasons;
+  for (const std::string& rejection : decision.rejections) {
+    reasons.push_back("not applied from .forgehand.yml: " + rejection);
+  }
+
+  if (reply) {  // explain
+    render::ExplainView view{bot,
+                             requester,
+                             decision.allowed,
+                             task_in_words(decision.task),
+                             decision.route,
+                             route_providers(config_, decision.route),
+                             reasons,
+                             {}};
+    if (decision.allowed) {
+      auto limit = [&](std::string name, std::string value) {
+        view.limits.push_back({std::move(name), std::move(value)});
+      };
+      if (decision.limits.cost > 0) limit("Cost per session", money(decision.limits.cost));
+      if (decision.limits.tokens > 0) {
+        limit("Tokens per session", render::format_count(decision.limits.tokens));
+      }
+      if (decision.limits.runner_minutes > 0) {
+        limit("Runner time per session", std::to_string(decision.limits.runner_minutes) + " min");
+      }
+      limit("Turns per session", std::to_string(decision.limits.turns));
+    }
+    if (auto posted = post(render::render_view(templates, kind, view)); !posted) {
+      return tl::unexpected(posted.error());
+    }
+    return CommentOutcome{CommentOutcome::Kind::replied, "explain"};
+  }
+
+  if (!decision.allowed) {
+    if (decision.notify) {
+      render::DeniedView view{bot, requester, std::string(commands::to_string(run->verb)), reasons};
+      if (auto posted = post(render::render_view(templates, kind, view)); !posted) {
+        return tl::unexpected(posted.error());
+      }
+    }
+    return CommentOutcome{CommentOutcome::Kind::denied, reasons.empty() ? "" : reasons.back()};
+  }
+
+  SessionRequest session{new_session_id(), event, *run, decision, {}};
+  render::AcknowledgementView view{bot,
+                                   requester,
+                                   session.session_id,
+                                   run->verb,
+                                   run->instructions,
+                                   run->removed,
+                                   decision.route,
+                                   route_providers(config_, decision.route)};
+  auto acknowledged = post(render::render_view(templates, kind, view));
+  if (!acknowledged) return tl::unexpected(acknowledged.error());
+  session.acknowledgement = *acknowledged;
+  if (auto started = control_.start(session); !started) {
+    render::FailureView failure{bot,
+                                requester,
+                                session.session_id,
+                                "the session could not be started: " + started.error().message,
+                                "",
+                                std::nullopt};
+    if (auto body = render::render_view(templates, kind, failure); body) {
+      if (auto edited = forge.edit_comment(thread, session.acknowledgement.id, *body); !edited) {
+        log::warn("could not report a failed start", {{"error", edited.error().message}});
+      }
+    }
+    // Said on the thread; retrying the delivery would post a second acknowledgement.
+    return CommentOutcome{CommentOutcome::Kind::failed, started.error().message};
+  }
+  return CommentOutcome{CommentOutcome::Kind::started, session.session_id};
+}
+
+}  // namespace forgehand

@@ -1,0 +1,62 @@
+#pragma once
+// What a comment leads to: nothing (no command), a reply now (help, explain, status, cancel), or
+// a session (fix, retry) when the policy allows it, else a denial that says why. The repository's
+// `.forgehand.yml` and template overrides are read from its default branch for every decision, so
+// a change there takes effect at once. Thread-safe when the session control is.
+
+#include <functional>
+#include <string>
+
+#include "commands/command_parser.h"
+#include "config/server_config.h"
+#include "forgehand/event.h"
+#include "forgehand/forge.h"
+#include "policy/policy.h"
+#include "render/templates.h"
+
+namespace forgehand {
+
+// A session the policy allowed, handed to the job system.
+struct SessionRequest {
+  std::string session_id;
+  Event event;
+  commands::Run run;
+  policy::PolicyDecision decision;
+  CommentRef acknowledgement;  // the comment to edit into the result
+};
+
+// The job system's side: start a session, or answer `status`/`cancel` for the thread the event
+// is on. Each returns the reply to post, in Markdown, or an error.
+struct SessionControl {
+  std::function<Result<void>(const SessionRequest&)> start;
+  std::function<Result<std::string>(const Event&)> status;
+  std::function<Result<std::string>(const Event&)> cancel;
+};
+
+struct CommentOutcome {
+  enum class Kind { ignored, replied, denied, started, failed } kind = Kind::ignored;
+  std::string detail;  // the reason ignored, the verb replied to, the deny reason, the session
+};
+
+class CommentHandler {
+ public:
+  CommentHandler(const ServerConfig& config, const render::TemplateSet& templates,
+                 SessionControl control);
+
+  // Errors are the forge's (reading the repository config, posting): transient ones make the
+  // delivery's worker retry.
+  Result<CommentOutcome> handle(const Event& event, const Forge& forge) const;
+
+  // The name people mention: the instance's bot login without GitHub's `[bot]`, else "forgehand".
+  static std::string bot_name(const InstanceConfig* instance);
+
+ private:
+  const ServerConfig& config_;
+  const render::TemplateSet& templates_;
+  SessionControl control_;
+};
+
+// "fh-" and 12 hex digits: short enough to quote in a comment, random enough not to collide.
+std::string new_session_id();
+
+}  // namespace forgehand
