@@ -3,6 +3,7 @@
 #include "runner/publish.h"
 
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -329,4 +330,17 @@ TEST_CASE("publish: after a push the token is in no file under the data director
     CHECK(testing::read_file(entry.path()).find(testing::GitServer::kPassword) ==
           std::string::npos);
   }
+}
+
+TEST_CASE("publish: works on a checkout the sandbox handed to its own uid") {
+  if (::geteuid() != 0) return;  // only root can hand a tree over
+  PublishFixture f;
+  f.write("src/widget.py", "changed by uid 65534\n");
+  for (const auto& entry : fs::recursive_directory_iterator(f.checkout.path)) {
+    REQUIRE(::lchown(entry.path().c_str(), 65534, 65534) == 0);
+  }
+  REQUIRE(::lchown(f.checkout.path.c_str(), 65534, 65534) == 0);
+  auto result = publish(f.request());
+  REQUIRE_MESSAGE(result.has_value(), result.error().message);
+  CHECK(result->outcome == PublishOutcome::pushed);
 }

@@ -411,6 +411,7 @@ Result<Checkout> Workspace::prepare(const RepoSource& source, const CheckoutRequ
   };
 
   fs::path mirror_dir = mirror_path(source.instance, source.full_name);
+  RepositoryPtr repository;
   {
     SteadyTime deadline = std::chrono::steady_clock::now() + options_.lock_timeout;
     std::shared_ptr<std::timed_mutex> mutex = mirror_mutex(mirror_dir.string());
@@ -453,15 +454,10 @@ Result<Checkout> Workspace::prepare(const RepoSource& source, const CheckoutRequ
       remove_job();
       return tl::unexpected(copy.error());
     }
+    repository = std::move(*copy);
   }
 
-  git_repository* repository = nullptr;
-  if (int result = git_repository_open(&repository, job_dir.c_str()); result < 0) {
-    remove_job();
-    return tl::unexpected(git_failure(result, "workspace: open " + job_dir.string()));
-  }
-  RepositoryPtr owned(repository);
-  if (auto started = start_branch(repository, checkout.branch, checkout.base_sha); !started) {
+  if (auto started = start_branch(repository.get(), checkout.branch, checkout.base_sha); !started) {
     remove_job();
     return tl::unexpected(started.error());
   }

@@ -272,7 +272,8 @@ std::string GitServer::git(std::string_view repo, const std::vector<std::string>
 
 void GitServer::create_repo(std::string_view repo) {
   fs::create_directories(repo_path(repo));
-  CommandResult init = run_command({"git", "init", "--quiet", "--bare", repo_path(repo)});
+  CommandResult init =
+      run_command({"git", "init", "--quiet", "--bare", "--initial-branch=main", repo_path(repo)});
   if (init.exit_code != 0) throw std::runtime_error("git init failed: " + init.output);
   git(repo, {"config", "http.receivepack", "true"});
   git(repo, {"config", "uploadpack.allowReachableSHA1InWant", "true"});

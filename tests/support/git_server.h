@@ -46,7 +46,7 @@ class GitServer {
   std::string url(std::string_view repo) const;
   GitCredentials credentials(std::string_view repo, std::string_view password = kPassword) const;
 
-  // An empty bare repository that accepts pushes and fetches by commit id.
+  // An empty bare repository (HEAD: main) that accepts pushes and fetches by commit id.
   void create_repo(std::string_view repo);
   // Commits `files` (path → content; nullopt deletes) on top of `branch` (or of `from` when the
   // branch is new; an orphan commit when both are missing) and moves the branch. Returns the sha.
