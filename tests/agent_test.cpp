@@ -323,6 +323,19 @@ TEST_CASE("agent: stops when the session's deadline passes") {
   CHECK(result.wall_seconds == doctest::Approx(120));
 }
 
+TEST_CASE("agent: a command cannot run past the session's deadline") {
+  Rig rig;
+  ScriptedModel model("scripted", {reply({tool("c1", "run", {{"command", "sleep 30"}})}),
+                                   reply({tool("c2", "finish", {{"summary", "gave up"}})})});
+  Router router("default", {{&model}}, rig.clock, rig.sleeper);
+  SessionLedger ledger(Budget{0, 0, rig.clock.now() + std::chrono::seconds(1)});
+  AgentResult result = rig.run(router, ledger);
+  REQUIRE(result.commands.size() == 1);
+  CHECK(result.commands[0].timed_out);
+  CHECK(result.commands[0].duration < std::chrono::seconds(10));
+  CHECK(contains(model.requests()[1].messages.back().content, "timed out"));
+}
+
 TEST_CASE("agent: a token budget spent mid-run stops it with the ledger's reason") {
   Rig rig;
   std::deque<ScriptedModel::Step> script;

@@ -201,6 +201,16 @@ Result<AgentResult> Agent::run(const AgentRun& run, providers::SessionLedger& le
     }
     bool over = false;
     for (const ToolCall& call : reply.tool_calls) {
+      if (deadline) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - clock_.now());
+        if (left.count() <= 0) {
+          end(AgentOutcome::stopped, AgentStop::wall_time,
+              "the session's time ran out after " + plural(result.turns, "turn"));
+          over = true;
+          break;
+        }
+        tools->cap_run_time(left);
+      }
       if (repeats.record(call)) {
         end(AgentOutcome::stopped, AgentStop::repeated_call,
             "the agent called " + call.name + " with the same arguments " +

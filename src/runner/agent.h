@@ -68,7 +68,8 @@ struct AgentResult {
   std::vector<providers::ProviderCall> calls;
   std::vector<CommandRecord> commands;
   std::vector<LoadedInstruction> instructions;
-  int turns = 0;  // model completions asked for
+  // Model completions asked for; for an agent CLI, the answers the proxy gave it.
+  int turns = 0;
   double wall_seconds = 0;
   // Whether `git status --porcelain` (run in the sandbox) lists anything; nullopt when it could
   // not tell (the transcript's last note says why). The diff itself is the publish step's.
