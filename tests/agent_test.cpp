@@ -219,6 +219,9 @@ TEST_CASE("agent: reads, edits, runs a command and finishes with a summary") {
     CHECK(line.contains("kind"));
   }
   CHECK(count == result.transcript.size());
+  CHECK(lines.starts_with(R"({"at":"2027-01-15T08:00:00.000Z","kind":"system",)"));
+  CHECK(to_string(result.outcome) == "finished");
+  CHECK(to_string(AgentStop::repeated_call) == "repeated_call");
   CHECK(contains(lines, R"("kind":"tool","tool":"run","call_id":"c3","error":false)"));
 }
 

@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "util/redact.h"
@@ -39,6 +40,20 @@ std::string plural(long count, std::string_view noun) {
   return std::to_string(count) + " " + std::string(noun) + (count == 1 ? "" : "s");
 }
 
+// RFC 3339 in UTC with milliseconds: 2025-01-31T12:00:00.250Z.
+std::string format_time(TimePoint at) {
+  auto since_epoch = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch());
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+  std::time_t whole = seconds.count();
+  std::tm utc{};
+  gmtime_r(&whole, &utc);
+  char text[64];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                static_cast<int>((since_epoch - seconds).count()));
+  return text;
+}
+
 }  // namespace
 
 std::string_view to_string(AgentOutcome outcome) {
@@ -67,19 +82,6 @@ std::string_view to_string(AgentStop stop) {
       return "repeated_call";
   }
   return "none";
-}
-
-std::string format_time(TimePoint at) {
-  auto since_epoch = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch());
-  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
-  std::time_t whole = seconds.count();
-  std::tm utc{};
-  gmtime_r(&whole, &utc);
-  char text[64];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                static_cast<int>((since_epoch - seconds).count()));
-  return text;
 }
 
 std::string transcript_json_lines(const std::vector<TranscriptEntry>& transcript) {

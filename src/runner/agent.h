@@ -117,7 +117,4 @@ class Agent {
 // Errors: the sandbox's, or `io` with git's output when git fails.
 Result<bool> checkout_changed(const Sandbox& sandbox, const std::string& checkout);
 
-// The RFC 3339 UTC form used in transcripts: 2025-01-31T12:00:00.250Z.
-std::string format_time(TimePoint at);
-
 }  // namespace forgehand::runner

@@ -54,8 +54,6 @@ class ModelBridge {
   ModelBridge(const ModelBridge&) = delete;
   ModelBridge& operator=(const ModelBridge&) = delete;
 
-  const std::string& socket_path() const { return socket_path_; }
-
  private:
   ModelBridge(std::string socket_path, UniqueFd listener, UniqueFd stop);
 
