@@ -22,6 +22,7 @@
 #include "providers/provider_check.h"
 #include "providers/provider_set.h"
 #include "proxy/model_proxy.h"
+#include "runner/model_bridge.h"
 #include "runner/sandbox.h"
 #include "server/http_server.h"
 #include "server/intake.h"
@@ -456,6 +457,17 @@ int triage_log(const std::string& path, std::size_t budget) {
   return std::fflush(stdout) == 0 ? 0 : 2;
 }
 
+// The sandbox's half of the model bridge, started by the runner inside the sandbox.
+int model_bridge(const std::string& socket, const std::string& listen,
+                 const std::vector<std::string>& command) {
+  runner::BridgeCommand bridge{socket, "", 0, command};
+  if (!parse_listen_address(listen, bridge.listen_host, bridge.listen_port)) {
+    std::fprintf(stderr, "forgehand model-bridge: --listen must be host:port, e.g. 127.0.0.1:0\n");
+    return 2;
+  }
+  return runner::run_bridge(bridge);
+}
+
 }  // namespace
 }  // namespace forgehand
 
@@ -534,6 +546,19 @@ int main(int argc, char** argv) {
   triage->add_option("--budget", budget, "Most bytes to print")->capture_default_str();
   triage->add_option("logfile", log_path, "The CI log; - or none reads standard input");
 
+  // Hidden (no group): the runner starts it inside the sandbox, operators need not.
+  std::string bridge_socket;
+  std::string bridge_listen;
+  std::vector<std::string> bridge_command;
+  auto* bridge = app.add_subcommand(
+      "model-bridge",
+      "Relay connections on the sandbox's loopback to the model proxy's socket; with a command "
+      "after --, run it with the relay alongside");
+  bridge->group("");
+  bridge->add_option("--socket", bridge_socket, "The Unix socket forgehand listens on")->required();
+  bridge->add_option("--listen", bridge_listen, "host:port to listen on")->required();
+  bridge->add_option("command", bridge_command, "The command to run, after --");
+
   CLI11_PARSE(app, argc, argv);
   if (*serve) return forgehand::serve(config_path, data_dir, listen);
   if (*check) {
@@ -551,6 +576,7 @@ int main(int argc, char** argv) {
   }
   if (*sandbox) return forgehand::sandbox(sandbox_config, workdir, network, command);
   if (*triage) return forgehand::triage_log(log_path, budget);
+  if (*bridge) return forgehand::model_bridge(bridge_socket, bridge_listen, bridge_command);
   if (*version) {
     std::printf("forgehand %s\n", forgehand::kVersion);
     return 0;

@@ -182,6 +182,38 @@ TEST_CASE("sandbox: /tmp is private") {
   fs::remove(fs::temp_directory_path() / marker);
 }
 
+TEST_CASE("sandbox: a shared directory below /tmp is writable inside at its own path") {
+  Workdir work;
+  work.open_parent();  // for `none`
+  // Directly in /tmp, as the runner makes them, so the sandbox uid can reach it when it is handed
+  // over.
+  std::string dir = "/tmp/forgehand-shared.XXXXXX";
+  REQUIRE(mkdtemp(dir.data()) != nullptr);
+  std::ofstream(dir + "/task.md") << "the task";
+  for (SandboxKind kind : {SandboxKind::bubblewrap, SandboxKind::none}) {
+    CAPTURE(static_cast<int>(kind));
+    ProcessSandbox sandbox(test_config(kind));
+    SandboxCommand command{{"sh", "-c", "cat " + dir + "/task.md; echo ' done' > " + dir + "/out"},
+                           work.path};
+    command.shared_dirs = {dir};
+    auto result = sandbox.run(command);
+    REQUIRE_MESSAGE(result.has_value(), result.error().message);
+    CHECK(result->output == "the task");
+    CHECK(testing::read_file(dir + "/out") == " done\n");
+  }
+  fs::remove_all(dir);
+
+  ProcessSandbox sandbox(test_config());
+  for (std::string outside : {std::string("/tmp"), std::string("/var/tmp"), work.path + "/nope"}) {
+    SandboxCommand command{{"true"}, work.path};
+    command.shared_dirs = {outside};
+    auto refused = sandbox.run(command);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().code == ErrorCode::invalid_argument);
+    CHECK(contains(refused.error().message, "below /tmp"));
+  }
+}
+
 TEST_CASE("sandbox: the environment is cleared; passed variables arrive but stay off argv") {
   Workdir work;
   setenv("FORGEHAND_PLANTED_SECRET", "planted-secret-value-1234", 1);

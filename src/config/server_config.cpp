@@ -37,7 +37,8 @@ constexpr std::string_view kTopKeys[] = {"listen",
                                          "policy",
                                          "sandbox",
                                          "templates_dir",
-                                         "currency"};
+                                         "currency",
+                                         "runner"};
 constexpr std::string_view kStoreKeys[] = {"driver", "path"};
 constexpr std::string_view kWorkerKeys[] = {"count", "max_attempts", "retry_initial_seconds",
                                             "retry_max_seconds"};
@@ -62,6 +63,11 @@ constexpr std::string_view kSandboxKeys[] = {
     "gid",         "timeout_seconds",     "output_limit_bytes",
     "cpu_seconds", "address_space_bytes", "file_size_bytes",
     "open_files",  "processes",           "hide_paths"};
+constexpr std::string_view kRunnerKeys[] = {"kind", "argv", "summary_file", "env"};
+constexpr std::string_view kRunnerKinds[] = {"builtin", "command"};
+// What forgehand itself sets for an agent CLI; the config cannot point them elsewhere.
+constexpr std::string_view kRunnerReservedEnv[] = {"OPENAI_BASE_URL", "OPENAI_API_BASE",
+                                                   "OPENAI_API_KEY", "OPENAI_MODEL"};
 constexpr std::string_view kPriceKeys[] = {"input_per_million", "output_per_million"};
 constexpr std::string_view kProviderKinds[] = {"openai", "openai-compatible", "azure-openai",
                                                "anthropic", "gemini"};
@@ -543,6 +549,154 @@ void read_sandbox(Checker& check, const YAML::Node& node, std::string_view base_
   }
 }
 
+// The `{word}` placeholders in `text`, in order.
+std::vector<std::string> placeholders_in(std::string_view text) {
+  std::vector<std::string> found;
+  for (std::size_t open = text.find('{'); open != std::string_view::npos;
+       open = text.find('{', open + 1)) {
+    std::size_t close = open + 1;
+    while (close < text.size() &&
+           ((text[close] >= 'a' && text[close] <= 'z') || text[close] == '_')) {
+      ++close;
+    }
+    if (close > open + 1 && close < text.size() && text[close] == '}') {
+      found.emplace_back(text.substr(open, close - open + 1));
+    }
+  }
+  return found;
+}
+
+// Reports placeholders forgehand does not know; true when all are known.
+bool known_placeholders(Checker& check, const YAML::Node& node, const std::string& path,
+                        const std::vector<std::string>& found) {
+  bool known = true;
+  for (const std::string& placeholder : found) {
+    if (std::find(std::begin(kRunnerPlaceholders), std::end(kRunnerPlaceholders), placeholder) !=
+        std::end(kRunnerPlaceholders)) {
+      continue;
+    }
+    std::string message = "unknown placeholder " + placeholder +
+                          " (known: {task_file}, {task}, "
+                          "{model}, {summary_file}, {base_url}, {api_key})";
+    if (auto guess = text::closest_match(placeholder, kRunnerPlaceholders)) {
+      message += "; did you mean " + *guess + "?";
+    }
+    check.error(node, path, message);
+    known = false;
+  }
+  return known;
+}
+
+bool valid_env_name(std::string_view name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+// A relative path that stays in the checkout and out of .git.
+bool inside_checkout(std::string_view path) {
+  if (path.empty() || path.starts_with('/')) return false;
+  while (true) {
+    std::size_t slash = path.find('/');
+    std::string_view part = path.substr(0, slash);
+    if (part == ".." || part == ".git") return false;
+    if (slash == std::string_view::npos) return true;
+    path.remove_prefix(slash + 1);
+  }
+}
+
+void read_runner(Checker& check, const YAML::Node& node, RunnerConfig& runner) {
+  if (!check.is_map(node, "runner")) return;
+  check.check_keys(node, "runner", kRunnerKeys);
+  if (YAML::Node kind = node["kind"]) {
+    if (auto value = check.choice(kind, "runner.kind", kRunnerKinds)) {
+      runner.kind = *value == "command" ? RunnerKind::command : RunnerKind::builtin;
+    }
+  }
+  bool command = runner.kind == RunnerKind::command;
+  for (const char* key : {"argv", "summary_file", "env"}) {
+    if (!command && node[key]) {
+      check.error(node[key], std::string("runner.") + key, "is only for kind: command");
+    }
+  }
+  if (!command) return;
+
+  if (YAML::Node summary = node["summary_file"]) {
+    if (auto value = check.string(summary, "runner.summary_file")) {
+      if (!inside_checkout(*value)) {
+        check.error(summary, "runner.summary_file",
+                    "must be a path relative to the checkout, outside .git and without ..");
+      }
+      runner.summary_file = *value;
+    }
+  }
+  if (YAML::Node argv = node["argv"]) {
+    if (auto values = check.strings(argv, "runner.argv")) {
+      if (values->empty() || values->front().empty()) {
+        check.error(argv, "runner.argv", "must start with the agent CLI to run");
+      }
+      for (std::size_t i = 0; i < values->size(); ++i) {
+        std::string path = "runner.argv[" + std::to_string(i) + "]";
+        const std::string& arg = (*values)[i];
+        std::vector<std::string> found = placeholders_in(arg);
+        if (!known_placeholders(check, argv[i], path, found)) continue;
+        for (const std::string& placeholder : found) {
+          if (placeholder == "{api_key}") {
+            check.error(argv[i], path,
+                        "{api_key} cannot be an argument: every user of the host can read a "
+                        "command line; the session token is in OPENAI_API_KEY");
+          } else if (placeholder == "{task}" && arg != "{task}") {
+            check.error(argv[i], path,
+                        "{task} must be a whole argument (the task is not shell-quoted); use "
+                        "{task_file} inside a longer argument");
+          } else if (placeholder == "{summary_file}" && runner.summary_file.empty()) {
+            check.error(argv[i], path, "{summary_file} needs runner.summary_file");
+          }
+        }
+      }
+      runner.argv = std::move(*values);
+    }
+  } else {
+    check.error(node, "runner.argv",
+                "is required for kind: command (the agent CLI and its "
+                "arguments)");
+  }
+  if (YAML::Node env = node["env"]) {
+    if (!check.is_map(env, "runner.env")) return;
+    for (auto it = env.begin(); it != env.end(); ++it) {
+      std::string name = it->first.Scalar();
+      std::string path = "runner.env." + name;
+      if (!valid_env_name(name)) {
+        check.error(it->first, path, "is not a valid environment variable name");
+        continue;
+      }
+      if (name.starts_with("FORGEHAND_") ||
+          std::find(std::begin(kRunnerReservedEnv), std::end(kRunnerReservedEnv), name) !=
+              std::end(kRunnerReservedEnv)) {
+        check.error(it->first, path,
+                    "is set by forgehand for every agent CLI (the model proxy's URL and the "
+                    "session's token and files)");
+        continue;
+      }
+      auto value = check.string(it->second, path);
+      if (!value) continue;
+      std::vector<std::string> found = placeholders_in(*value);
+      if (!known_placeholders(check, it->second, path, found)) continue;
+      if (std::find(found.begin(), found.end(), "{task}") != found.end()) {
+        check.error(it->second, path, "{task} is for argv; use {task_file} here");
+        continue;
+      }
+      if (std::find(found.begin(), found.end(), "{summary_file}") != found.end() &&
+          runner.summary_file.empty()) {
+        check.error(it->second, path, "{summary_file} needs runner.summary_file");
+        continue;
+      }
+      runner.env.emplace_back(std::move(name), std::move(*value));
+    }
+  }
+}
+
 }  // namespace
 
 const InstanceConfig* ServerConfig::find_instance(std::string_view name) const {
@@ -680,6 +834,7 @@ Result<ServerConfig> parse_server_config(std::string_view yaml, std::string_view
   // After routes: the policy names routes and checks their providers' data boundaries.
   if (YAML::Node policy = root["policy"]) read_policy(check, policy, config);
   if (YAML::Node sandbox = root["sandbox"]) read_sandbox(check, sandbox, base_dir, config.sandbox);
+  if (YAML::Node runner = root["runner"]) read_runner(check, runner, config.runner);
   // The store, generated secrets and other jobs' checkouts live there.
   config.sandbox.hide_paths.push_back(config.data_dir);
   if (config.instances.empty() && check.errors().empty()) {

@@ -101,6 +101,24 @@ struct SandboxConfig {
   std::vector<std::string> hide_paths;           // absolute; data_dir is always one of them
 };
 
+enum class RunnerKind { builtin, command };
+
+// Placeholders an agent CLI's argv and environment values may hold (src/runner/external_agent.h
+// says what each becomes). `{task}` stands alone as an argument; `{api_key}` never goes into argv.
+inline constexpr std::string_view kRunnerPlaceholders[] = {
+    "{task_file}", "{task}", "{model}", "{summary_file}", "{base_url}", "{api_key}"};
+
+// Who does the coding: the built-in agent, or an agent CLI (Aider, OpenCode, Codex CLI, ...) run
+// in the sandbox against the model proxy.
+struct RunnerConfig {
+  RunnerKind kind = RunnerKind::builtin;
+  std::vector<std::string> argv;  // command: the CLI and its arguments
+  // command: where the CLI writes its final message, relative to the checkout; empty: the last
+  // paragraph of its output is the summary.
+  std::string summary_file;
+  std::vector<std::pair<std::string, std::string>> env;  // command: added to its environment
+};
+
 struct ServerConfig {
   std::string source;  // the file it came from, or "embedded defaults"
   std::string listen_host = "127.0.0.1";
@@ -128,6 +146,7 @@ struct ServerConfig {
   std::string model_proxy_host = "127.0.0.1";
   int model_proxy_port = 0;
   SandboxConfig sandbox;
+  RunnerConfig runner;
   // True when the embedded defaults are in use: the webhook secret is generated on first start.
   bool generated_secret = false;
 

@@ -714,8 +714,10 @@ ToolResult ToolBox::write_file(std::string_view path_text, std::string_view cont
 
 ToolResult ToolBox::run(std::string_view command) {
   std::vector<std::string> argv = {"sh", "-c", std::string(command)};
-  auto result = sandbox_->run(SandboxCommand{
-      argv, root_path_, limits_.network, {}, limits_.run_timeout, limits_.run_output_bytes});
+  std::chrono::milliseconds timeout = limits_.run_timeout;
+  if (run_cap_.count() > 0) timeout = timeout.count() > 0 ? std::min(timeout, run_cap_) : run_cap_;
+  auto result = sandbox_->run(
+      SandboxCommand{argv, root_path_, limits_.network, {}, timeout, limits_.run_output_bytes});
   if (!result) return refuse("run: " + result.error().message);
   CommandRecord record{{}, result->exit_code, result->signal, result->timed_out, result->duration};
   for (const std::string& arg : argv) record.argv.push_back(redact(arg));

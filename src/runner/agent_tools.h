@@ -62,6 +62,10 @@ class ToolBox {
   // tool, malformed arguments or a refused path come back as an error result.
   ToolResult call(std::string_view name, std::string_view arguments);
 
+  // Caps how long the following run() commands may take, below ToolLimits::run_timeout: the
+  // agent passes what is left of the session's time. 0 lifts the cap.
+  void cap_run_time(std::chrono::milliseconds left) { run_cap_ = left; }
+
   // Every run() so far, in order. list_files and search use git in the sandbox as plumbing;
   // those commands are not listed.
   const std::vector<CommandRecord>& commands() const { return commands_; }
@@ -83,6 +87,7 @@ class ToolBox {
   std::string root_path_;  // canonical
   const Sandbox* sandbox_;
   ToolLimits limits_;
+  std::chrono::milliseconds run_cap_{0};
   std::vector<CommandRecord> commands_;
 };
 

@@ -425,7 +425,8 @@ std::string_view step_name(ChildStep step) {
 
 std::vector<std::string> bubblewrap_args(const std::string& bwrap, const std::string& source,
                                          const std::string& workdir,
-                                         const std::vector<std::string>& hidden, bool network,
+                                         const std::vector<std::string>& hidden,
+                                         const std::vector<std::string>& shared, bool network,
                                          const std::vector<std::string>& argv) {
   std::vector<std::string> args = {bwrap, "--unshare-all"};
   if (network) args.push_back("--share-net");
@@ -438,6 +439,8 @@ std::vector<std::string> bubblewrap_args(const std::string& bwrap, const std::st
   }
   if (!network) args.insert(args.end(), {"--tmpfs", "/run"});
   for (const std::string& path : hidden) args.insert(args.end(), {"--tmpfs", path});
+  // Mounted before the workdir, so a workdir below /tmp is not covered by one of them.
+  for (const std::string& path : shared) args.insert(args.end(), {"--bind", path, path});
   args.insert(args.end(), {"--bind", source, workdir, "--chdir", workdir, "--json-status-fd",
                            std::to_string(kStatusFd), "--"});
   args.insert(args.end(), argv.begin(), argv.end());
@@ -555,6 +558,17 @@ Result<SandboxResult> ProcessSandbox::run(const SandboxCommand& command) const {
     return fail(ErrorCode::invalid_argument, "sandbox: unusable workdir " + command.workdir);
   }
 
+  std::vector<std::string> shared;
+  for (const std::string& dir : command.shared_dirs) {
+    // Only /tmp is private inside, so only there can bubblewrap create the mount point.
+    std::string resolved = fs::canonical(dir, ec).string();
+    if (ec || !fs::is_directory(resolved, ec) || resolved == "/tmp" || !within(resolved, "/tmp")) {
+      return fail(ErrorCode::invalid_argument,
+                  "sandbox: a shared directory must be an existing directory below /tmp: " + dir);
+    }
+    shared.push_back(std::move(resolved));
+  }
+
   bool isolate = config_.kind == SandboxKind::bubblewrap;
   bool privileged = geteuid() == 0;
   Portal portal;
@@ -584,7 +598,7 @@ Result<SandboxResult> ProcessSandbox::run(const SandboxCommand& command) const {
       hidden.push_back(resolved);
     }
     args = bubblewrap_args(executable, privileged ? portal.path() : workdir, workdir, hidden,
-                           command.network, command.argv);
+                           shared, command.network, command.argv);
   } else {
     // Nothing remounts the workdir here, so the sandbox uid must be able to reach it.
     if (privileged) {
@@ -610,6 +624,14 @@ Result<SandboxResult> ProcessSandbox::run(const SandboxCommand& command) const {
     if (auto handed = hand_over(workdir_fd.get(), config_.uid, config_.gid, 0); !handed) {
       return tl::unexpected(handed.error().context("sandbox: hand " + workdir + " to uid " +
                                                    std::to_string(config_.uid)));
+    }
+    for (const std::string& dir : shared) {
+      UniqueFd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!dir_fd) return fail(ErrorCode::io, "sandbox: open " + dir + ": " + errno_text(errno));
+      if (auto handed = hand_over(dir_fd.get(), config_.uid, config_.gid, 0); !handed) {
+        return tl::unexpected(handed.error().context("sandbox: hand " + dir + " to uid " +
+                                                     std::to_string(config_.uid)));
+      }
     }
   }
 

@@ -29,6 +29,11 @@ struct SandboxCommand {
   std::chrono::milliseconds timeout{0};  // 0 or more than configured: the configured timeout
   // 0: the configured limit. The tool layer asks for more when it parses a whole listing itself.
   std::size_t output_limit = 0;
+  // Existing directories below /tmp that the command also sees, writable and at the same path
+  // (the model bridge's socket, an agent CLI's task file). Under bubblewrap they are mounted into
+  // the private /tmp; under `sandbox: none` they are simply there. Like the workdir, they are
+  // handed to the sandbox uid first when forgehand runs as root.
+  std::vector<std::string> shared_dirs;
 };
 
 struct SandboxResult {
@@ -62,7 +67,8 @@ class Sandbox {
   // result, not an error. Errors: `config` when bubblewrap is not installed (and the config does
   // not say `sandbox: none`) or cannot set the sandbox up (its message is included), when argv[0]
   // is not found, or when under `sandbox: none` the sandbox uid cannot reach the workdir;
-  // `invalid_argument` for an empty argv or a workdir that is not an absolute directory; `io`
+  // `invalid_argument` for an empty argv, a workdir that is not an absolute directory or a shared
+  // directory that is not an existing directory below /tmp; `io`
   // when the process cannot be started.
   virtual Result<SandboxResult> run(const SandboxCommand& command) const = 0;
 

@@ -35,4 +35,11 @@ std::optional<std::string> closest_match(std::string_view word,
   return best;
 }
 
+std::string_view trim(std::string_view text) {
+  std::size_t begin = text.find_first_not_of(" \t\r\n");
+  if (begin == std::string_view::npos) return {};
+  std::size_t end = text.find_last_not_of(" \t\r\n");
+  return text.substr(begin, end - begin + 1);
+}
+
 }  // namespace forgehand::text

@@ -1,5 +1,5 @@
 #pragma once
-// Text helpers shared by configuration checks and the comment command parser.
+// Text helpers shared by configuration checks, the comment command parser and the runner.
 // Pure functions.
 
 #include <optional>
@@ -15,5 +15,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 // The candidate nearest to `word` if it is close enough to be a likely typo.
 std::optional<std::string> closest_match(std::string_view word,
                                          std::span<const std::string_view> candidates);
+
+// `text` without leading and trailing spaces, tabs and line breaks.
+std::string_view trim(std::string_view text);
 
 }  // namespace forgehand::text
