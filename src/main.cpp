@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "config/server_config.h"
+#include "dispatch/comment_handler.h"
 #include "dispatch/delivery_dispatcher.h"
 #include "dispatch/delivery_workers.h"
 #include "forges/forge_registry.h"
@@ -22,6 +23,7 @@
 #include "providers/provider_check.h"
 #include "providers/provider_set.h"
 #include "proxy/model_proxy.h"
+#include "render/templates.h"
 #include "runner/model_bridge.h"
 #include "runner/sandbox.h"
 #include "server/http_server.h"
@@ -240,16 +242,46 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
     }
   }
   // Triggers and policy decide what an event leads to; until they exist, events are logged.
-  DeliveryDispatcher dispatcher(std::move(*forges), [](const Event& event) -> Result<void> {
-    log::info("event", {{"delivery", event.delivery_id},
-                        {"instance", event.instance},
-                        {"kind", to_string(event.kind)},
-                        {"repo", event.repo.full_name},
-                        {"number", event.number},
-                        {"actor", event.actor.login},
-                        {"bot", event.actor.is_bot}});
-    return {};
-  });
+  std::vector<std::string> template_warnings;
+  auto templates = config->templates_dir.empty()
+                       ? render::TemplateSet::builtin()
+                       : render::load_server_templates(config->templates_dir, template_warnings);
+  if (!templates) {
+    std::fprintf(stderr, "%s\n", templates.error().message.c_str());
+    return 2;
+  }
+  for (const std::string& warning : template_warnings) {
+    log::warn("server template override not used", {{"warning", warning}});
+  }
+  // The job system that runs sessions comes with issue 8; until then an allowed request is
+  // answered with a failure that says so.
+  auto not_yet = [](const auto&) -> Result<std::string> {
+    return fail(ErrorCode::not_supported, "this forgehand build does not run sessions yet");
+  };
+  CommentHandler comments(*config, *templates,
+                          SessionControl{[](const SessionRequest&) -> Result<void> {
+                                           return fail(
+                                               ErrorCode::not_supported,
+                                               "this forgehand build does not run sessions yet");
+                                         },
+                                         not_yet, not_yet});
+  DeliveryDispatcher dispatcher(
+      std::move(*forges), [&comments](const Event& event, const Forge& forge) -> Result<void> {
+        log::info("event", {{"delivery", event.delivery_id},
+                            {"instance", event.instance},
+                            {"kind", to_string(event.kind)},
+                            {"repo", event.repo.full_name},
+                            {"number", event.number},
+                            {"actor", event.actor.login},
+                            {"bot", event.actor.is_bot}});
+        if (event.kind != EventKind::comment) return {};
+        auto outcome = comments.handle(event, forge);
+        if (!outcome) return tl::unexpected(outcome.error());
+        log::info("comment handled", {{"delivery", event.delivery_id},
+                                      {"outcome", to_string(outcome->kind)},
+                                      {"detail", outcome->detail}});
+        return {};
+      });
   DeliveryWorkers workers(
       db, [&dispatcher](const Delivery& delivery) { return dispatcher.handle(delivery); },
       system_clock(), worker_options);

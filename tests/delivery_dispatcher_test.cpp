@@ -35,10 +35,11 @@ TEST_CASE("the dispatcher routes deliveries to their instance's adapter") {
   forges.push_back(forge("gitlab-corp", ForgeKind::gitlab));
   forges.push_back(forge("codeberg", ForgeKind::forgejo));
   std::vector<Event> events;
-  DeliveryDispatcher dispatcher(std::move(forges), [&](const Event& event) -> Result<void> {
-    events.push_back(event);
-    return {};
-  });
+  DeliveryDispatcher dispatcher(std::move(forges),
+                                [&](const Event& event, const Forge&) -> Result<void> {
+                                  events.push_back(event);
+                                  return {};
+                                });
 
   CHECK(dispatcher.handle(delivery("gitlab-corp", "gitlab/note_hook.issue", "Note Hook")));
   CHECK(dispatcher.handle(
@@ -71,7 +72,7 @@ TEST_CASE("the dispatcher routes deliveries to their instance's adapter") {
 TEST_CASE("the event handler's transient errors reach the workers") {
   std::vector<std::unique_ptr<Forge>> forges;
   forges.push_back(forge("github", ForgeKind::github));
-  DeliveryDispatcher dispatcher(std::move(forges), [](const Event&) -> Result<void> {
+  DeliveryDispatcher dispatcher(std::move(forges), [](const Event&, const Forge&) -> Result<void> {
     return fail(ErrorCode::unavailable, "github: add reaction: 502");
   });
   auto result =

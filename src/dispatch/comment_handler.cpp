@@ -77,6 +77,12 @@ Result<RepositorySettings> read_repository_settings(const Forge& forge, const Re
 
 }  // namespace
 
+std::string_view to_string(CommentOutcome::Kind kind) {
+  static constexpr std::string_view kNames[] = {"ignored", "replied", "denied", "started",
+                                                "failed"};
+  return kNames[static_cast<int>(kind)];
+}
+
 std::string new_session_id() { return "fh-" + crypto::hex_encode(crypto::random_bytes(6)); }
 
 CommentHandler::CommentHandler(const ServerConfig& config, const render::TemplateSet& templates,

@@ -38,6 +38,8 @@ struct CommentOutcome {
   std::string detail;  // the reason ignored, the verb replied to, the deny reason, the session
 };
 
+std::string_view to_string(CommentOutcome::Kind kind);
+
 class CommentHandler {
  public:
   CommentHandler(const ServerConfig& config, const render::TemplateSet& templates,

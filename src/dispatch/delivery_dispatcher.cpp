@@ -28,7 +28,7 @@ Result<void> DeliveryDispatcher::handle(const Delivery& delivery) const {
                                    {"reason", ignored->reason}});
     return {};
   }
-  return on_event_(std::get<Event>(*parsed));
+  return on_event_(std::get<Event>(*parsed), *found->second);
 }
 
 }  // namespace forgehand

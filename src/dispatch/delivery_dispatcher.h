@@ -16,8 +16,9 @@
 
 namespace forgehand {
 
-// Receives each event; an error follows the workers' rules (transient errors are retried).
-using EventHandler = std::function<Result<void>(const Event&)>;
+// Receives each event and the adapter of its instance (to answer on the forge); an error follows
+// the workers' rules (transient errors are retried).
+using EventHandler = std::function<Result<void>(const Event&, const Forge&)>;
 
 class DeliveryDispatcher {
  public:
