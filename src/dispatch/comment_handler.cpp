@@ -217,7 +217,8 @@ Result<CommentOutcome> CommentHandler::handle(const Event& event, const Forge& f
                                    run->instructions,
                                    run->removed,
                                    decision.route,
-                                   route_providers(config_, decision.route)};
+                                   route_providers(config_, decision.route),
+                                   decision.rejections};
   auto acknowledged = post(render::render_view(templates, kind, view));
   if (!acknowledged) return tl::unexpected(acknowledged.error());
   session.acknowledgement = *acknowledged;

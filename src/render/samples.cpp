@@ -66,6 +66,8 @@ AcknowledgementView sample_acknowledgement() {
   view.removed = sample_removals();
   view.route = "default";
   view.route_providers = {"local", "claude", "openai"};
+  view.not_applied = {
+      ".forgehand.yml:6:19: budgets.session.cost: 5.00 is above the server's limit of 2.00"};
   return view;
 }
 

@@ -229,6 +229,10 @@ json to_data(const AcknowledgementView& view, ForgeKind forge) {
   data["removed"] = removed_list(view.removed);
   data["route"] = plain(view.route);
   data["route_providers"] = named_list(view.route_providers);
+  data["has_not_applied"] = !view.not_applied.empty();
+  json not_applied = json::array();
+  for (const std::string& line : view.not_applied) not_applied.push_back({{"text", plain(line)}});
+  data["not_applied"] = std::move(not_applied);
   return data;
 }
 

@@ -95,6 +95,8 @@ struct AcknowledgementView {
   std::vector<commands::Removal> removed;
   std::string route;
   std::vector<std::string> route_providers;  // in the order they are tried
+  // Values of the repository's .forgehand.yml that would widen the policy, with where and why.
+  std::vector<std::string> not_applied;
 };
 
 struct ProgressStep {
