@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
 
@@ -18,6 +19,8 @@
 #include "dispatch/comment_handler.h"
 #include "dispatch/delivery_dispatcher.h"
 #include "dispatch/delivery_workers.h"
+#include "dispatch/job_queue.h"
+#include "dispatch/session_runner.h"
 #include "forges/forge_registry.h"
 #include "policy/policy.h"
 #include "providers/provider_check.h"
@@ -26,6 +29,7 @@
 #include "render/templates.h"
 #include "runner/model_bridge.h"
 #include "runner/sandbox.h"
+#include "runner/workspace.h"
 #include "server/http_server.h"
 #include "server/intake.h"
 #include "server/verify.h"
@@ -253,18 +257,33 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
   for (const std::string& warning : template_warnings) {
     log::warn("server template override not used", {{"warning", warning}});
   }
-  // The job system that runs sessions comes with issue 8; until then an allowed request is
-  // answered with a failure that says so.
-  auto not_yet = [](const auto&) -> Result<std::string> {
-    return fail(ErrorCode::not_supported, "this forgehand build does not run sessions yet");
-  };
-  CommentHandler comments(*config, *templates,
-                          SessionControl{[](const SessionRequest&) -> Result<void> {
-                                           return fail(
-                                               ErrorCode::not_supported,
-                                               "this forgehand build does not run sessions yet");
-                                         },
-                                         not_yet, not_yet});
+  // Raw pointers stay valid when the adapters move into the dispatcher, which outlives sessions.
+  std::map<std::string, const Forge*, std::less<>> forge_index;
+  for (const auto& forge : *forges) forge_index[forge->instance()] = forge.get();
+  auto workspace = runner::Workspace::open(runner::WorkspaceOptions{
+      (fs::path(config->data_dir) / "workspaces").string(), config->ca_bundle});
+  if (!workspace) {
+    std::fprintf(stderr, "%s\n", workspace.error().message.c_str());
+    return 2;
+  }
+  runner::ProcessSandbox sandbox(config->sandbox);
+  SessionRunner sessions(SessionRunnerDeps{*config, **models, **workspace, sandbox, model_proxy,
+                                           *templates, system_clock()});
+  auto jobs = std::make_unique<JobQueue>(
+      config->workers.count,
+      [&sessions](const SessionRequest& request, const Forge& forge) {
+        return sessions.run(request, forge);
+      },
+      [&forge_index](const std::string& instance) -> const Forge* {
+        auto found = forge_index.find(instance);
+        return found == forge_index.end() ? nullptr : found->second;
+      });
+  CommentHandler comments(
+      *config, *templates,
+      SessionControl{
+          [&jobs](const SessionRequest& request) { return jobs->start(request); },
+          [&jobs](const Event& event) -> Result<std::string> { return jobs->status(event); },
+          [&jobs](const Event& event) -> Result<std::string> { return jobs->cancel(event); }});
   DeliveryDispatcher dispatcher(
       std::move(*forges), [&comments](const Event& event, const Forge& forge) -> Result<void> {
         log::info("event", {{"delivery", event.delivery_id},
@@ -311,6 +330,7 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
   log::info("stopping: finishing in-flight requests", {{"signal", signal_number}});
   server.stop();
   workers.stop();
+  jobs.reset();  // lets running sessions finish; they use the adapters and the proxy
   model_proxy.stop();
   store->reset();  // drains the writer queue and closes the database
   log::info("stopped");

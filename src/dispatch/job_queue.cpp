@@ -1,0 +1,114 @@
+#include "dispatch/job_queue.h"
+
+#include "util/log.h"
+
+namespace forgehand {
+
+namespace {
+std::string repository_key(const Event& event) {
+  return event.instance + "/" + event.repo.full_name;
+}
+}  // namespace
+
+std::string thread_key(const Event& event) {
+  return repository_key(event) + "#" + std::to_string(event.number);
+}
+
+JobQueue::JobQueue(int workers, Run run, ForgeFor forge_for)
+    : run_(std::move(run)), forge_for_(std::move(forge_for)) {
+  for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { work(); });
+}
+
+JobQueue::~JobQueue() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (std::thread& worker : workers_) worker.join();
+}
+
+Result<void> JobQueue::start(const SessionRequest& request) {
+  if (forge_for_(request.event.instance) == nullptr) {
+    return fail(ErrorCode::not_found, "no forge instance " + request.event.instance);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return fail(ErrorCode::unavailable, "forgehand is stopping");
+    queued_.push_back(Job{request, thread_key(request.event)});
+  }
+  wake_.notify_one();
+  return {};
+}
+
+void JobQueue::work() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    // The oldest session whose repository has nothing running.
+    auto next = queued_.end();
+    wake_.wait(lock, [&] {
+      if (stopping_) return true;
+      next = std::find_if(queued_.begin(), queued_.end(), [&](const Job& job) {
+        return !busy_repositories_.contains(repository_key(job.request.event));
+      });
+      return next != queued_.end();
+    });
+    if (stopping_) return;
+    Job job = std::move(*next);
+    queued_.erase(next);
+    std::string repository = repository_key(job.request.event);
+    busy_repositories_.insert(repository);
+    running_[job.thread] = job.request.session_id;
+    lock.unlock();
+
+    const Forge* forge = forge_for_(job.request.event.instance);
+    SessionReport report = run_(job.request, *forge);
+    log::info("session finished", {{"session", job.request.session_id},
+                                   {"state", to_string(report.state)},
+                                   {"error", report.error},
+                                   {"runner_seconds", report.runner_seconds}});
+
+    lock.lock();
+    busy_repositories_.erase(repository);
+    running_.erase(job.thread);
+    wake_.notify_all();
+    if (queued_.empty() && running_.empty()) idle_.notify_all();
+  }
+}
+
+std::string JobQueue::status(const Event& event) const {
+  std::lock_guard lock(mutex_);
+  std::string key = thread_key(event);
+  if (auto running = running_.find(key); running != running_.end()) {
+    return "Session `" + running->second + "` is running here.";
+  }
+  for (const Job& job : queued_) {
+    if (job.thread == key) return "Session `" + job.request.session_id + "` is queued here.";
+  }
+  return "No forgehand session is queued or running here.";
+}
+
+std::string JobQueue::cancel(const Event& event) {
+  std::lock_guard lock(mutex_);
+  std::string key = thread_key(event);
+  for (auto it = queued_.begin(); it != queued_.end(); ++it) {
+    if (it->thread == key) {
+      std::string id = it->request.session_id;
+      queued_.erase(it);
+      return "Cancelled session `" + id + "` before it started.";
+    }
+  }
+  if (auto running = running_.find(key); running != running_.end()) {
+    return "Session `" + running->second +
+           "` is already running and will finish within its limits; stopping a running session "
+           "is not supported yet.";
+  }
+  return "No forgehand session is queued or running here.";
+}
+
+void JobQueue::drain() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [&] { return queued_.empty() && running_.empty(); });
+}
+
+}  // namespace forgehand

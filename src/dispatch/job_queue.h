@@ -1,0 +1,67 @@
+#pragma once
+// Runs allowed sessions on a pool of worker threads, one running session per repository at a
+// time (two sessions pushing to one repository would race for its branches and its CI), in the
+// order they were accepted. Answers `status` and `cancel` for a thread. Thread-safe.
+//
+// Not yet durable: a queued session lives in memory until the sessions table (issue 8) records
+// it, so a restart forgets what was queued but not started.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dispatch/comment_handler.h"
+#include "dispatch/session_runner.h"
+#include "forgehand/forge.h"
+
+namespace forgehand {
+
+class JobQueue {
+ public:
+  // `run` does one session; `forge_for` finds the adapter of an instance (adapters outlive the
+  // queue).
+  using Run = std::function<SessionReport(const SessionRequest&, const Forge&)>;
+  using ForgeFor = std::function<const Forge*(const std::string& instance)>;
+
+  JobQueue(int workers, Run run, ForgeFor forge_for);
+  ~JobQueue();  // finishes running sessions; queued ones are dropped (see above)
+  JobQueue(const JobQueue&) = delete;
+  JobQueue& operator=(const JobQueue&) = delete;
+
+  Result<void> start(const SessionRequest& request);
+  // Markdown for the thread's `status` / `cancel` replies.
+  std::string status(const Event& event) const;
+  std::string cancel(const Event& event);
+
+  // Waits until nothing is queued or running, for tests and shutdown.
+  void drain();
+
+ private:
+  struct Job {
+    SessionRequest request;
+    std::string thread;  // instance/repo#number
+  };
+  void work();
+
+  Run run_;
+  ForgeFor forge_for_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable idle_;
+  std::deque<Job> queued_;
+  std::set<std::string> busy_repositories_;
+  std::map<std::string, std::string> running_;  // thread → session id
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+// "github/octo-org/hello-world#12": the key `status` and `cancel` look sessions up by.
+std::string thread_key(const Event& event);
+
+}  // namespace forgehand

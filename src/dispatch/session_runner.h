@@ -1,0 +1,62 @@
+#pragma once
+// One allowed session, from request to review: a checkout of the right base, the agent (built-in
+// or an agent CLI) under the policy's limits, the publish checks and push, the pull request, and
+// the acknowledgement comment edited into the result with the model attribution; a commit status
+// (a check run on GitHub) on the pushed head. What the session did is returned for the audit
+// trail. Thread-safe: sessions on different repositories may run at once.
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/server_config.h"
+#include "dispatch/comment_handler.h"
+#include "forgehand/clock.h"
+#include "forgehand/forge.h"
+#include "providers/provider_set.h"
+#include "proxy/model_proxy.h"
+#include "render/templates.h"
+#include "runner/agent.h"
+#include "runner/sandbox.h"
+#include "runner/workspace.h"
+
+namespace forgehand {
+
+enum class SessionState { queued, running, succeeded, failed, cancelled, denied };
+std::string_view to_string(SessionState state);
+
+struct SessionReport {
+  SessionState state = SessionState::failed;
+  std::string summary;  // the runner's summary, redacted
+  std::string error;    // what failed, for people; empty when it did not
+  std::optional<PullRequestInfo> pull_request;
+  std::string branch;
+  std::string pushed_sha;
+  runner::AgentResult agent;  // calls, commands, instructions, transcript, usage
+  double runner_seconds = 0;
+};
+
+struct SessionRunnerDeps {
+  const ServerConfig& config;
+  const providers::ProviderSet& providers;
+  runner::Workspace& workspace;
+  const runner::Sandbox& sandbox;
+  proxy::ModelProxy& proxy;
+  const render::TemplateSet& templates;
+  const Clock& clock;
+};
+
+class SessionRunner {
+ public:
+  explicit SessionRunner(SessionRunnerDeps deps);
+
+  // Never an error: every failure is a report, and the acknowledgement says what failed.
+  SessionReport run(const SessionRequest& request, const Forge& forge) const;
+
+ private:
+  SessionRunnerDeps deps_;
+};
+
+}  // namespace forgehand
