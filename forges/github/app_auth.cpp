@@ -28,16 +28,6 @@ void AppJwtSigner::KeyDeleter::operator()(void* key) const {
   EVP_PKEY_free(static_cast<EVP_PKEY*>(key));
 }
 
-std::string base64url(std::string_view bytes) {
-  std::string text = crypto::base64_encode(bytes);
-  for (char& c : text) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  while (!text.empty() && text.back() == '=') text.pop_back();
-  return text;
-}
-
 std::optional<TimePoint> parse_iso8601_utc(std::string_view text) {
   std::tm parts{};
   char zone = 0;
@@ -72,7 +62,8 @@ Result<std::string> AppJwtSigner::sign(TimePoint now) const {
   auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   nlohmann::json header = {{"alg", "RS256"}, {"typ", "JWT"}};
   nlohmann::json claims = {{"iat", seconds - 60}, {"exp", seconds + 540}, {"iss", issuer_}};
-  std::string signing_input = base64url(header.dump()) + "." + base64url(claims.dump());
+  std::string signing_input =
+      crypto::base64url_encode(header.dump()) + "." + crypto::base64url_encode(claims.dump());
 
   std::unique_ptr<EVP_MD_CTX, DigestContextDeleter> context(EVP_MD_CTX_new());
   std::size_t length = 0;
@@ -88,7 +79,7 @@ Result<std::string> AppJwtSigner::sign(TimePoint now) const {
     return fail(ErrorCode::internal, "github: signing the App JWT failed");
   }
   signature.resize(length);
-  return signing_input + "." + base64url(signature);
+  return signing_input + "." + crypto::base64url_encode(signature);
 }
 
 InstallationTokens::InstallationTokens(const ApiCaller& api, std::string api_url,

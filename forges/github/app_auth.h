@@ -60,9 +60,6 @@ class InstallationTokens {
   std::map<std::string, Cached, std::less<>> cache_;
 };
 
-// base64url without padding (RFC 7515 §2).
-std::string base64url(std::string_view bytes);
-
 // "2016-07-11T22:14:10Z" → a time point; nullopt for anything else.
 std::optional<TimePoint> parse_iso8601_utc(std::string_view text);
 

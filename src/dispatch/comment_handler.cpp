@@ -6,6 +6,7 @@
 #include "render/views.h"
 #include "util/crypto.h"
 #include "util/log.h"
+#include "util/text.h"
 
 namespace forgehand {
 
@@ -30,12 +31,6 @@ std::vector<std::string> route_providers(const ServerConfig& config, const std::
     if (candidate.name == route) return candidate.providers;
   }
   return {};
-}
-
-std::string money(double amount) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2f", amount);
-  return text;
 }
 
 // The repository's own settings and templates, from its default branch only: a pull request's
@@ -184,7 +179,8 @@ Result<CommentOutcome> CommentHandler::handle(const Event& event, const Forge& f
       auto limit = [&](std::string name, std::string value) {
         view.limits.push_back({std::move(name), std::move(value)});
       };
-      if (decision.limits.cost > 0) limit("Cost per session", money(decision.limits.cost));
+      if (decision.limits.cost > 0)
+        limit("Cost per session", text::decimal(decision.limits.cost, 2));
       if (decision.limits.tokens > 0) {
         limit("Tokens per session", render::format_count(decision.limits.tokens));
       }

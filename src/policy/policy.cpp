@@ -4,7 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
+
+#include "util/text.h"
 
 namespace forgehand::policy {
 
@@ -28,12 +29,6 @@ bool same_login(std::string_view a, std::string_view b) {
 bool listed(const std::vector<std::string>& logins, std::string_view login) {
   return std::any_of(logins.begin(), logins.end(),
                      [&](const std::string& entry) { return same_login(entry, login); });
-}
-
-std::string money(double amount) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2f", amount);
-  return text;
 }
 
 std::string join(const std::vector<std::string>& items) {
@@ -87,8 +82,8 @@ void lower(const std::optional<T>& wanted, T& limit, const RepoConfig& repo, con
   }
   std::string shown;
   if constexpr (std::is_floating_point_v<T>) {
-    shown = money(static_cast<double>(*wanted)) + " is above the server's limit of " +
-            money(static_cast<double>(limit));
+    shown = text::decimal(static_cast<double>(*wanted), 2) + " is above the server's limit of " +
+            text::decimal(static_cast<double>(limit), 2);
   } else {
     shown = std::to_string(*wanted) + unit + " is above the server's limit of " +
             std::to_string(limit) + unit;
@@ -366,8 +361,9 @@ PolicyDecision decide(const ServerConfig& config, const PolicyRequest& request,
 
   const Limits& spent = request.history.month;
   if (p.monthly.cost > 0 && spent.cost >= p.monthly.cost) {
-    return deny(DenyReason::monthly_budget, "this repository's monthly model budget is spent: " +
-                                                money(spent.cost) + " of " + money(p.monthly.cost));
+    return deny(DenyReason::monthly_budget,
+                "this repository's monthly model budget is spent: " + text::decimal(spent.cost, 2) +
+                    " of " + text::decimal(p.monthly.cost, 2));
   }
   if (p.monthly.tokens > 0 && spent.tokens >= p.monthly.tokens) {
     return deny(DenyReason::monthly_budget,

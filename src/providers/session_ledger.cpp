@@ -1,17 +1,12 @@
 #include "providers/session_ledger.h"
 
 #include <algorithm>
-#include <cstdio>
+
+#include "util/text.h"
 
 namespace forgehand::providers {
 
-namespace {
-std::string money(double amount) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.4f", amount);
-  return text;
-}
-}  // namespace
+namespace {}  // namespace
 
 Result<void> SessionLedger::check(TimePoint now) const {
   std::lock_guard lock(mutex_);
@@ -22,8 +17,9 @@ Result<void> SessionLedger::check(TimePoint now) const {
                     std::to_string(budget_.max_tokens) + " tokens used");
   }
   if (budget_.max_cost > 0 && cost_ >= budget_.max_cost) {
-    return fail(ErrorCode::budget_exhausted, "the session's cost budget is spent: " + money(cost_) +
-                                                 " of " + money(budget_.max_cost));
+    return fail(ErrorCode::budget_exhausted,
+                "the session's cost budget is spent: " + text::decimal(cost_, 4) + " of " +
+                    text::decimal(budget_.max_cost, 4));
   }
   if (budget_.deadline && now >= *budget_.deadline) {
     return fail(ErrorCode::budget_exhausted, "the session's time budget is spent");

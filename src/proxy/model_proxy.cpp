@@ -17,16 +17,6 @@ namespace wire = providers::openai_wire;
 
 constexpr std::string_view kTokenPrefix = "fh_proxy_";
 
-std::string base64url(std::string_view bytes) {
-  std::string text = crypto::base64_encode(bytes);
-  for (char& c : text) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  while (!text.empty() && text.back() == '=') text.pop_back();
-  return text;
-}
-
 std::string token_key(std::string_view token) { return crypto::sha256(token); }
 
 // The error body OpenAI's API and SDKs use (platform.openai.com/docs/guides/error-codes), so an
@@ -174,7 +164,8 @@ std::string ModelProxy::base_url() const {
 
 ProxyGrant ModelProxy::grant(std::string session_id, const providers::Router& router,
                              std::shared_ptr<providers::SessionLedger> ledger) {
-  std::string token = std::string(kTokenPrefix) + base64url(crypto::random_bytes(32));
+  std::string token =
+      std::string(kTokenPrefix) + crypto::base64url_encode(crypto::random_bytes(32));
   process_redactor().add(token);
   auto session =
       std::make_shared<const Session>(Session{std::move(session_id), &router, std::move(ledger)});

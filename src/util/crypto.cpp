@@ -71,6 +71,16 @@ std::string base64_encode(std::string_view bytes) {
   return out;
 }
 
+std::string base64url_encode(std::string_view bytes) {
+  std::string text = base64_encode(bytes);
+  for (char& c : text) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  while (!text.empty() && text.back() == '=') text.pop_back();
+  return text;
+}
+
 std::optional<std::string> base64_decode(std::string_view text) {
   if (text.empty()) return std::string{};
   if (text.size() % 4 != 0) return std::nullopt;

@@ -18,6 +18,8 @@ std::string hex_encode(std::string_view bytes);
 std::optional<std::string> hex_decode(std::string_view hex);
 
 std::string base64_encode(std::string_view bytes);
+// The URL- and filename-safe alphabet without padding (RFC 4648 section 5), as JWTs use.
+std::string base64url_encode(std::string_view bytes);
 // Standard alphabet with padding; nullopt on anything else.
 std::optional<std::string> base64_decode(std::string_view text);
 

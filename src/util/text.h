@@ -19,4 +19,7 @@ std::optional<std::string> closest_match(std::string_view word,
 // `text` without leading and trailing spaces, tabs and line breaks.
 std::string_view trim(std::string_view text);
 
+// `value` with exactly `places` decimals ("2.50"), for costs in messages.
+std::string decimal(double value, int places);
+
 }  // namespace forgehand::text
