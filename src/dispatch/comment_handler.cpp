@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "dispatch/repository_settings.h"
 #include "render/render.h"
 #include "render/views.h"
 #include "util/crypto.h"
@@ -33,44 +34,23 @@ std::vector<std::string> route_providers(const ServerConfig& config, const std::
   return {};
 }
 
-// The repository's own settings and templates, from its default branch only: a pull request's
-// head (maybe a fork's) must not be able to change what forgehand allows or says.
-struct RepositorySettings {
-  std::optional<RepoConfig> config;
-  std::vector<std::string> problems;  // a config that does not parse
-  render::TemplateSet templates;
-  std::vector<std::string> warnings;
-};
-
-Result<RepositorySettings> read_repository_settings(const Forge& forge, const RepoRef& repo,
-                                                    const render::TemplateSet& server_templates) {
-  RepositorySettings settings{std::nullopt, {}, server_templates, {}};
-  std::string ref = repo.default_branch.empty() ? "HEAD" : repo.default_branch;
-  auto text = forge.read_file(repo, kRepoConfigPath, ref);
-  if (!text) return tl::unexpected(text.error());
-  if (!*text) return settings;
-  auto parsed = parse_repo_config(**text);
-  if (!parsed) {
-    settings.problems.push_back(parsed.error().message);
-    return settings;
-  }
-  std::map<std::string, std::string> overrides;
-  for (const auto& [name, path] : parsed->templates) {
-    auto file = forge.read_file(repo, path, ref);
-    if (!file) return tl::unexpected(file.error());
-    if (*file) {
-      overrides[name] = **file;
-    } else {
-      settings.warnings.push_back(path + " is named in .forgehand.yml but does not exist");
-    }
-  }
-  settings.templates =
-      server_templates.with_overrides(overrides, kRepoTemplatesDir, settings.warnings);
-  settings.config = std::move(*parsed);
-  return settings;
-}
-
 }  // namespace
+
+void report_failed_start(const Forge& forge, const IssueRef& thread, const SessionRequest& session,
+                         const std::string& bot, const render::TemplateSet& templates,
+                         const Error& error) {
+  render::FailureView failure{bot,
+                              session.event.actor.login,
+                              session.session_id,
+                              "the session could not be started: " + error.message,
+                              "",
+                              std::nullopt};
+  auto body = render::render_view(templates, forge.kind(), failure);
+  if (!body) return;
+  if (auto edited = forge.edit_comment(thread, session.acknowledgement.id, *body); !edited) {
+    log::warn("could not report a failed start", {{"error", edited.error().message}});
+  }
+}
 
 std::string_view to_string(CommentOutcome::Kind kind) {
   static constexpr std::string_view kNames[] = {"ignored", "replied", "denied", "started",
@@ -219,17 +199,7 @@ Result<CommentOutcome> CommentHandler::handle(const Event& event, const Forge& f
   if (!acknowledged) return tl::unexpected(acknowledged.error());
   session.acknowledgement = *acknowledged;
   if (auto started = control_.start(session); !started) {
-    render::FailureView failure{bot,
-                                requester,
-                                session.session_id,
-                                "the session could not be started: " + started.error().message,
-                                "",
-                                std::nullopt};
-    if (auto body = render::render_view(templates, kind, failure); body) {
-      if (auto edited = forge.edit_comment(thread, session.acknowledgement.id, *body); !edited) {
-        log::warn("could not report a failed start", {{"error", edited.error().message}});
-      }
-    }
+    report_failed_start(forge, thread, session, bot, templates, started.error());
     // Said on the thread; retrying the delivery would post a second acknowledgement.
     return CommentOutcome{CommentOutcome::Kind::failed, started.error().message};
   }

@@ -20,9 +20,12 @@ namespace forgehand {
 struct SessionRequest {
   std::string session_id;
   Event event;
-  commands::Run run;
+  commands::Run run;  // a command's verb and instructions; empty for an automatic CI fix
   policy::PolicyDecision decision;
   CommentRef acknowledgement;  // the comment to edit into the result
+  // An automatic CI fix (decision.task == ci_fix): the failed jobs and the triaged log excerpt.
+  std::vector<std::string> failing_jobs;
+  std::string failure_excerpt;
 };
 
 // The job system's side: start a session, or answer `status`/`cancel` for the thread the event
@@ -57,6 +60,11 @@ class CommentHandler {
   const render::TemplateSet& templates_;
   SessionControl control_;
 };
+
+// Turns an acknowledgement into a failure comment when its session could not be started.
+void report_failed_start(const Forge& forge, const IssueRef& thread, const SessionRequest& session,
+                         const std::string& bot, const render::TemplateSet& templates,
+                         const Error& error);
 
 // "fh-" and 12 hex digits: short enough to quote in a comment, random enough not to collide.
 std::string new_session_id();

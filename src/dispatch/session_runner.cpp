@@ -26,6 +26,14 @@ std::string first_line(const std::string& text, std::size_t limit) {
   return line;
 }
 
+std::string commit_subject(const SessionRequest& request) {
+  if (request.decision.task == TaskType::ci_fix) {
+    return "fix the failing CI on #" + std::to_string(request.event.number);
+  }
+  if (request.run.instructions.empty()) return "work on #" + std::to_string(request.event.number);
+  return request.run.instructions;
+}
+
 }  // namespace
 
 std::string_view to_string(SessionState state) {
@@ -133,14 +141,12 @@ SessionReport SessionRunner::run(const SessionRequest& request, const Forge& for
     budget.deadline = deps_.clock.now() + std::chrono::minutes(limits.runner_minutes);
   }
   auto ledger = std::make_shared<providers::SessionLedger>(budget);
-  runner::AgentRun agent_run{runner::AgentTask{runner::TaskKind::instructions,
-                                               event.repo.full_name,
-                                               base_branch,
-                                               event.actor.login,
-                                               request.run.instructions,
-                                               {},
-                                               {}},
-                             std::move(instructions), checkout->path};
+  bool ci_fix = request.decision.task == TaskType::ci_fix;
+  runner::AgentRun agent_run{
+      runner::AgentTask{ci_fix ? runner::TaskKind::ci_failure : runner::TaskKind::instructions,
+                        event.repo.full_name, base_branch, event.actor.login,
+                        request.run.instructions, request.failing_jobs, request.failure_excerpt},
+      std::move(instructions), checkout->path};
   Result<runner::AgentResult> result = fail(ErrorCode::internal, "no runner");
   if (deps_.config.runner.kind == RunnerKind::command) {
     runner::ExternalAgentOptions options;
@@ -171,13 +177,10 @@ SessionReport SessionRunner::run(const SessionRequest& request, const Forge& for
       checkout->branch,
       checkout->base_sha,
       *credentials,
-      runner::CommitAttribution{
-          bot, bot + "@users.noreply.forgehand",
-          "forgehand: " + first_line(request.run.instructions.empty()
-                                         ? "work on #" + std::to_string(event.number)
-                                         : request.run.instructions,
-                                     60),
-          request.session_id, models_that_answered(report.agent.calls), event.actor.login},
+      runner::CommitAttribution{bot, bot + "@users.noreply.forgehand",
+                                "forgehand: " + first_line(commit_subject(request), 60),
+                                request.session_id, models_that_answered(report.agent.calls),
+                                event.actor.login},
       runner::PublishPolicy{
           request.decision.protected_paths, 50, 2000, event.repo.default_branch, {}},
       3,

@@ -1,0 +1,125 @@
+#include "dispatch/ci_handler.h"
+
+#include "dispatch/repository_settings.h"
+#include "render/render.h"
+#include "render/views.h"
+#include "triage/excerpt.h"
+#include "util/log.h"
+
+namespace forgehand {
+
+CiHandler::CiHandler(const ServerConfig& config, const render::TemplateSet& templates,
+                     SessionControl control, HistoryLookup history)
+    : config_(config),
+      templates_(templates),
+      control_(std::move(control)),
+      history_(std::move(history)) {}
+
+Result<CommentOutcome> CiHandler::handle(const Event& failed, const Forge& forge) const {
+  using Kind = CommentOutcome::Kind;
+  Event event = failed;
+  // A failure that names no pull request (a fork's on GitHub, a branch pipeline, a commit
+  // status) is found by its head commit.
+  if (event.number == 0) {
+    auto open = forge.open_pull_requests_for_commit(event.repo, event.head_sha);
+    if (!open) return tl::unexpected(open.error());
+    if (open->empty()) return CommentOutcome{Kind::ignored, "no open pull request has this head"};
+    event.number = open->front().number;
+  }
+  auto pull = forge.pull_request(event.repo, event.number);
+  if (!pull) return tl::unexpected(pull.error());
+  if (pull->state != "open") return CommentOutcome{Kind::ignored, "the pull request is not open"};
+  if (!event.head_sha.empty() && pull->head_sha != event.head_sha) {
+    return CommentOutcome{Kind::ignored, "the pull request has moved on to another commit"};
+  }
+  event.is_pull_request = true;
+  event.head_sha = pull->head_sha;
+  event.from_fork = pull->from_fork;
+
+  auto settings = read_repository_settings(forge, event.repo, templates_);
+  if (!settings) return tl::unexpected(settings.error());
+  if (!settings->problems.empty()) {
+    return CommentOutcome{Kind::ignored, "the repository's .forgehand.yml has errors"};
+  }
+  auto history = history_(event, event.number, event.head_sha);
+  if (!history) return tl::unexpected(history.error());
+
+  policy::PolicyRequest request;
+  request.instance = event.instance;
+  request.repo = event.repo.full_name;
+  request.task = TaskType::ci_fix;
+  request.actor = event.actor;
+  request.from_fork = event.from_fork;
+  request.history = *history;
+  request.permission = [&] { return forge.permission(event.repo, event.actor); };
+  request.in_team = [&](const std::string& team) {
+    return forge.is_team_member(event.repo, team, event.actor);
+  };
+  policy::PolicyDecision decision =
+      policy::decide(config_, request, settings->config ? &*settings->config : nullptr);
+  std::string bot = CommentHandler::bot_name(config_.find_instance(event.instance));
+  IssueRef thread{event.repo, event.number, true};
+  if (!decision.allowed) {
+    if (decision.notify) {
+      render::DeniedView view{bot, event.actor.login, "an automatic CI fix", decision.reasons};
+      auto body = render::render_view(settings->templates, forge.kind(), view);
+      if (!body) return tl::unexpected(body.error());
+      if (auto posted = forge.post_comment(thread, *body); !posted) {
+        return tl::unexpected(posted.error());
+      }
+    }
+    return CommentOutcome{Kind::denied, decision.reasons.empty() ? "" : decision.reasons.back()};
+  }
+
+  std::vector<CiJob> jobs;
+  if (!event.ci_run_id.empty()) {
+    auto listed = forge.failed_jobs(event.repo, event.ci_run_id);
+    if (!listed) return tl::unexpected(listed.error());
+    jobs = std::move(*listed);
+  }
+  for (const std::string& id : event.ci_job_ids) {
+    bool known =
+        std::any_of(jobs.begin(), jobs.end(), [&](const CiJob& job) { return job.id == id; });
+    if (!known) jobs.push_back(CiJob{id, id, "", "failure"});
+  }
+  SessionRequest session{new_session_id(), event, {}, decision, {}, {}, {}};
+  std::size_t budget = jobs.empty() ? kExcerptBudget : kExcerptBudget / jobs.size();
+  for (const CiJob& job : jobs) {
+    session.failing_jobs.push_back(job.name);
+    auto log = forge.job_log(event.repo, job.id);
+    if (!log) {
+      log::warn("could not read a failed job's log",
+                {{"job", job.id}, {"error", log.error().message}});
+      continue;
+    }
+    session.failure_excerpt += "== " + job.name + "\n" + triage::excerpt(*log, budget) + "\n";
+  }
+  if (session.failing_jobs.empty() && !event.ci_name.empty()) {
+    session.failing_jobs.push_back(event.ci_name);
+  }
+
+  render::AcknowledgementView view{bot,
+                                   event.actor.login,
+                                   session.session_id,
+                                   commands::Verb::fix,
+                                   "Fix the failing CI: " + event.ci_name,
+                                   {},
+                                   decision.route,
+                                   {},
+                                   decision.rejections};
+  for (const RouteConfig& route : config_.routes) {
+    if (route.name == decision.route) view.route_providers = route.providers;
+  }
+  auto body = render::render_view(settings->templates, forge.kind(), view);
+  if (!body) return tl::unexpected(body.error());
+  auto posted = forge.post_comment(thread, *body);
+  if (!posted) return tl::unexpected(posted.error());
+  session.acknowledgement = *posted;
+  if (auto started = control_.start(session); !started) {
+    report_failed_start(forge, thread, session, bot, settings->templates, started.error());
+    return CommentOutcome{Kind::failed, started.error().message};
+  }
+  return CommentOutcome{Kind::started, session.session_id};
+}
+
+}  // namespace forgehand

@@ -1,0 +1,41 @@
+#pragma once
+// A failed CI run on a pull request: when the repository turned automatic fixes on and the policy
+// allows one more attempt for this head commit, the failed jobs' logs are triaged to an excerpt
+// and a `ci_fix` session is started on the pull request's head. Everything else is ignored
+// quietly (a comment on every red build would be noise), except a denial worth telling, such as
+// a fork. Thread-safe when the session control and the history are.
+
+#include <functional>
+#include <string>
+
+#include "config/server_config.h"
+#include "dispatch/comment_handler.h"
+#include "forgehand/event.h"
+#include "forgehand/forge.h"
+#include "policy/policy.h"
+#include "render/templates.h"
+
+namespace forgehand {
+
+// What forgehand already did for this pull request and head, and spent this month.
+using HistoryLookup = std::function<Result<policy::History>(
+    const Event& event, std::int64_t pull_request, const std::string& head_sha)>;
+
+class CiHandler {
+ public:
+  // Triage budget for all failed jobs' excerpts together.
+  static constexpr std::size_t kExcerptBudget = 8192;
+
+  CiHandler(const ServerConfig& config, const render::TemplateSet& templates,
+            SessionControl control, HistoryLookup history);
+
+  Result<CommentOutcome> handle(const Event& event, const Forge& forge) const;
+
+ private:
+  const ServerConfig& config_;
+  const render::TemplateSet& templates_;
+  SessionControl control_;
+  HistoryLookup history_;
+};
+
+}  // namespace forgehand
