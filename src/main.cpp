@@ -271,9 +271,8 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
                                            *templates, system_clock()});
   auto jobs = std::make_unique<JobQueue>(
       config->workers.count,
-      [&sessions](const SessionRequest& request, const Forge& forge) {
-        return sessions.run(request, forge);
-      },
+      [&sessions](const SessionRequest& request, const Forge& forge,
+                  const std::atomic<bool>& cancel) { return sessions.run(request, forge, cancel); },
       [&forge_index](const std::string& instance) -> const Forge* {
         auto found = forge_index.find(instance);
         return found == forge_index.end() ? nullptr : found->second;

@@ -32,19 +32,21 @@ struct Rig {
   std::atomic<int> running{0};
   std::atomic<int> most_running_per_repo{0};
   std::atomic<bool> hold{true};
+  std::atomic<int> cancelled{0};
 
   JobQueue::Run run() {
-    return [this](const SessionRequest& session, const Forge&) {
+    return [this](const SessionRequest& session, const Forge&, const std::atomic<bool>& cancel) {
       int now = ++running;
       {
         std::lock_guard lock(mutex);
         order.push_back(session.session_id);
       }
-      for (int i = 0; i < 500 && hold; ++i) std::this_thread::sleep_for(1ms);
+      for (int i = 0; i < 500 && hold && !cancel; ++i) std::this_thread::sleep_for(1ms);
       most_running_per_repo = std::max(most_running_per_repo.load(), now);
       --running;
       SessionReport report;
-      report.state = SessionState::succeeded;
+      report.state = cancel ? SessionState::cancelled : SessionState::succeeded;
+      if (cancel) ++cancelled;
       return report;
     };
   }
@@ -88,4 +90,24 @@ TEST_CASE("status and cancel answer for the thread; a queued session can be canc
   auto unknown = request("u", "o/a", 1);
   unknown.event.instance = "nope";
   CHECK(queue.start(unknown).error().code == ErrorCode::not_found);
+}
+
+TEST_CASE("cancel stops a running session; a newer command replaces the one on its thread") {
+  Rig rig;
+  JobQueue queue(1, rig.run(), rig.forge_for());
+  REQUIRE(queue.start(request("c1", "o/a", 7)));
+  for (int i = 0; i < 500 && rig.running == 0; ++i) std::this_thread::sleep_for(1ms);
+  CHECK(queue.cancel(request("x", "o/a", 7).event) ==
+        "Stopping session `c1`: its commands are killed and nothing is pushed.");
+  queue.drain();
+  CHECK(rig.cancelled == 1);
+
+  REQUIRE(queue.start(request("n1", "o/a", 8)));
+  for (int i = 0; i < 500 && rig.running == 0; ++i) std::this_thread::sleep_for(1ms);
+  REQUIRE(queue.start(request("n2", "o/a", 8)));  // stops n1
+  REQUIRE(queue.start(request("n3", "o/a", 8)));  // replaces n2 before it starts
+  rig.hold = false;
+  queue.drain();
+  CHECK(rig.cancelled == 2);
+  CHECK(rig.order == std::vector<std::string>{"c1", "n1", "n3"});
 }

@@ -339,6 +339,33 @@ TEST_CASE("sandbox: a timeout kills the whole tree, background and re-sessioned 
   CHECK(living_processes_with("4242.") == 0);
 }
 
+TEST_CASE("sandbox: cancelling kills the whole tree at once") {
+  Workdir work;
+  ProcessSandbox sandbox(test_config());
+  std::atomic<bool> cancel{false};
+  std::thread canceller([&cancel] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel = true;
+  });
+  auto result =
+      sandbox.run(SandboxCommand{{"sh", "-c", "sleep 4545.1 & echo started; sleep 4545.2"},
+                                 work.path,
+                                 false,
+                                 {},
+                                 std::chrono::seconds(30),
+                                 0,
+                                 {},
+                                 &cancel});
+  canceller.join();
+  REQUIRE(result.has_value());
+  CHECK(result->cancelled);
+  CHECK_FALSE(result->timed_out);
+  CHECK_FALSE(result->succeeded());
+  CHECK(result->duration < std::chrono::seconds(5));
+  CHECK(contains(describe(*result), "cancelled after"));
+  CHECK(living_processes_with("4545.") == 0);
+}
+
 TEST_CASE("sandbox: a background process does not outlive its command") {
   Workdir work;
   SandboxResult result = run(test_config(), work.path, "sleep 4343.1 & echo started");

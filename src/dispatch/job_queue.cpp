@@ -35,7 +35,19 @@ Result<void> JobQueue::start(const SessionRequest& request) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return fail(ErrorCode::unavailable, "forgehand is stopping");
-    queued_.push_back(Job{request, thread_key(request.event)});
+    std::string thread = thread_key(request.event);
+    std::erase_if(queued_, [&](const Job& job) {
+      if (job.thread != thread) return false;
+      log::info("session replaced before it started",
+                {{"session", job.request.session_id}, {"by", request.session_id}});
+      return true;
+    });
+    if (auto running = running_.find(thread); running != running_.end()) {
+      running->second.cancel->store(true);
+      log::info("session stopped by a newer command",
+                {{"session", running->second.session_id}, {"by", request.session_id}});
+    }
+    queued_.push_back(Job{request, std::move(thread)});
   }
   wake_.notify_one();
   return {};
@@ -58,11 +70,12 @@ void JobQueue::work() {
     queued_.erase(next);
     std::string repository = repository_key(job.request.event);
     busy_repositories_.insert(repository);
-    running_[job.thread] = job.request.session_id;
+    auto cancel = std::make_shared<std::atomic<bool>>(false);
+    running_[job.thread] = Running{job.request.session_id, cancel};
     lock.unlock();
 
     const Forge* forge = forge_for_(job.request.event.instance);
-    SessionReport report = run_(job.request, *forge);
+    SessionReport report = run_(job.request, *forge, *cancel);
     log::info("session finished", {{"session", job.request.session_id},
                                    {"state", to_string(report.state)},
                                    {"error", report.error},
@@ -80,7 +93,7 @@ std::string JobQueue::status(const Event& event) const {
   std::lock_guard lock(mutex_);
   std::string key = thread_key(event);
   if (auto running = running_.find(key); running != running_.end()) {
-    return "Session `" + running->second + "` is running here.";
+    return "Session `" + running->second.session_id + "` is running here.";
   }
   for (const Job& job : queued_) {
     if (job.thread == key) return "Session `" + job.request.session_id + "` is queued here.";
@@ -99,9 +112,9 @@ std::string JobQueue::cancel(const Event& event) {
     }
   }
   if (auto running = running_.find(key); running != running_.end()) {
-    return "Session `" + running->second +
-           "` is already running and will finish within its limits; stopping a running session "
-           "is not supported yet.";
+    running->second.cancel->store(true);
+    return "Stopping session `" + running->second.session_id +
+           "`: its commands are killed and nothing is pushed.";
   }
   return "No forgehand session is queued or running here.";
 }

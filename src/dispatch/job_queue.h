@@ -1,15 +1,19 @@
 #pragma once
 // Runs allowed sessions on a pool of worker threads, one running session per repository at a
 // time (two sessions pushing to one repository would race for its branches and its CI), in the
-// order they were accepted. Answers `status` and `cancel` for a thread. Thread-safe.
+// order they were accepted. On one thread (an issue or pull request) the newest command wins: it
+// replaces a queued session and stops a running one, whose sandbox is killed. Answers `status`
+// and `cancel` for a thread. Thread-safe.
 //
 // Not yet durable: a queued session lives in memory until the sessions table (issue 8) records
 // it, so a restart forgets what was queued but not started.
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -26,7 +30,8 @@ class JobQueue {
  public:
   // `run` does one session; `forge_for` finds the adapter of an instance (adapters outlive the
   // queue).
-  using Run = std::function<SessionReport(const SessionRequest&, const Forge&)>;
+  using Run = std::function<SessionReport(const SessionRequest&, const Forge&,
+                                          const std::atomic<bool>& cancel)>;
   using ForgeFor = std::function<const Forge*(const std::string& instance)>;
 
   JobQueue(int workers, Run run, ForgeFor forge_for);
@@ -47,6 +52,10 @@ class JobQueue {
     SessionRequest request;
     std::string thread;  // instance/repo#number
   };
+  struct Running {
+    std::string session_id;
+    std::shared_ptr<std::atomic<bool>> cancel;
+  };
   void work();
 
   Run run_;
@@ -56,7 +65,7 @@ class JobQueue {
   std::condition_variable idle_;
   std::deque<Job> queued_;
   std::set<std::string> busy_repositories_;
-  std::map<std::string, std::string> running_;  // thread → session id
+  std::map<std::string, Running> running_;  // by thread
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };

@@ -44,7 +44,8 @@ std::string_view to_string(SessionState state) {
 
 SessionRunner::SessionRunner(SessionRunnerDeps deps) : deps_(deps) {}
 
-SessionReport SessionRunner::run(const SessionRequest& request, const Forge& forge) const {
+SessionReport SessionRunner::run(const SessionRequest& request, const Forge& forge,
+                                 const std::atomic<bool>& cancel) const {
   SessionReport report;
   const Event& event = request.event;
   const auto started = deps_.clock.now();
@@ -151,6 +152,7 @@ SessionReport SessionRunner::run(const SessionRequest& request, const Forge& for
   if (deps_.config.runner.kind == RunnerKind::command) {
     runner::ExternalAgentOptions options;
     options.network = request.decision.network;
+    options.cancel = &cancel;
     runner::ExternalAgent agent(deps_.config.runner, deps_.sandbox, deps_.proxy, *router,
                                 deps_.clock, options);
     result = agent.run(agent_run, request.session_id, ledger);
@@ -158,6 +160,7 @@ SessionReport SessionRunner::run(const SessionRequest& request, const Forge& for
     runner::AgentOptions options;
     options.max_turns = static_cast<int>(limits.turns);
     options.tools.network = request.decision.network;
+    options.tools.cancel = &cancel;
     runner::Agent agent(*router, deps_.sandbox, deps_.clock, options);
     result = agent.run(agent_run, *ledger);
   }
@@ -165,6 +168,9 @@ SessionReport SessionRunner::run(const SessionRequest& request, const Forge& for
     return finish(SessionState::failed, "the runner could not start: " + result.error().message);
   report.agent = std::move(*result);
   report.summary = report.agent.summary;
+  if (report.agent.stop == runner::AgentStop::cancelled) {
+    return finish(SessionState::cancelled, "cancelled before it finished; nothing was pushed");
+  }
   if (report.agent.outcome != runner::AgentOutcome::finished) {
     return finish(SessionState::failed, report.agent.reason);
   }

@@ -53,7 +53,9 @@ class SessionRunner {
   explicit SessionRunner(SessionRunnerDeps deps);
 
   // Never an error: every failure is a report, and the acknowledgement says what failed.
-  SessionReport run(const SessionRequest& request, const Forge& forge) const;
+  // `cancel` turning true stops the agent and kills its sandboxed commands.
+  SessionReport run(const SessionRequest& request, const Forge& forge,
+                    const std::atomic<bool>& cancel) const;
 
  private:
   SessionRunnerDeps deps_;

@@ -80,6 +80,8 @@ std::string_view to_string(AgentStop stop) {
       return "budget";
     case AgentStop::repeated_call:
       return "repeated_call";
+    case AgentStop::cancelled:
+      return "cancelled";
   }
   return "none";
 }
@@ -157,6 +159,10 @@ Result<AgentResult> Agent::run(const AgentRun& run, providers::SessionLedger& le
   const std::optional<TimePoint>& deadline = ledger.budget().deadline;
   RepeatedCallDetector repeats(options_.repeated_call_limit);
   while (true) {
+    if (options_.tools.cancel != nullptr && options_.tools.cancel->load()) {
+      end(AgentOutcome::stopped, AgentStop::cancelled, "the session was cancelled");
+      break;
+    }
     if (deadline && clock_.now() >= *deadline) {
       end(AgentOutcome::stopped, AgentStop::wall_time,
           "the session's time ran out after " + plural(result.turns, "turn"));

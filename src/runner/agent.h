@@ -51,7 +51,7 @@ enum class AgentOutcome {
   failed,    // something went wrong that was not a limit (no provider answered, the CLI failed)
 };
 
-enum class AgentStop { none, turns, wall_time, budget, repeated_call };
+enum class AgentStop { none, turns, wall_time, budget, repeated_call, cancelled };
 
 std::string_view to_string(AgentOutcome outcome);
 std::string_view to_string(AgentStop stop);

@@ -716,8 +716,14 @@ ToolResult ToolBox::run(std::string_view command) {
   std::vector<std::string> argv = {"sh", "-c", std::string(command)};
   std::chrono::milliseconds timeout = limits_.run_timeout;
   if (run_cap_.count() > 0) timeout = timeout.count() > 0 ? std::min(timeout, run_cap_) : run_cap_;
-  auto result = sandbox_->run(
-      SandboxCommand{argv, root_path_, limits_.network, {}, timeout, limits_.run_output_bytes});
+  auto result = sandbox_->run(SandboxCommand{argv,
+                                             root_path_,
+                                             limits_.network,
+                                             {},
+                                             timeout,
+                                             limits_.run_output_bytes,
+                                             {},
+                                             limits_.cancel});
   if (!result) return refuse("run: " + result.error().message);
   CommandRecord record{{}, result->exit_code, result->signal, result->timed_out, result->duration};
   for (const std::string& arg : argv) record.argv.push_back(redact(arg));

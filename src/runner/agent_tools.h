@@ -5,6 +5,7 @@
 // commands run in the sandbox. Results are text for the model, failures included, so it can
 // correct itself. One ToolBox per session, used from one thread.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -27,8 +28,9 @@ struct ToolLimits {
   std::size_t search_matches_per_file = 20;
   std::size_t line_chars = 300;  // a longer matching line is cut
   std::size_t run_output_bytes = 32 * 1024;
-  std::chrono::milliseconds run_timeout{0};  // 0: the sandbox's configured timeout
-  bool network = false;                      // whether run() may use the network (policy)
+  std::chrono::milliseconds run_timeout{0};   // 0: the sandbox's configured timeout
+  bool network = false;                       // whether run() may use the network (policy)
+  const std::atomic<bool>* cancel = nullptr;  // stops a running command (SandboxCommand::cancel)
 };
 
 struct ToolResult {

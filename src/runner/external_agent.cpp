@@ -290,7 +290,8 @@ Result<AgentResult> ExternalAgent::run(const AgentRun& run, const std::string& s
                                          std::move(env),
                                          timeout,
                                          options_.output_bytes,
-                                         {dir.path()}});
+                                         {dir.path()},
+                                         options_.cancel});
   // Revoked at once (under `sandbox: none` a process the CLI left behind could still use it),
   // but still redacted from what the CLI said and wrote.
   Redactor session_token;
@@ -326,7 +327,9 @@ Result<AgentResult> ExternalAgent::run(const AgentRun& run, const std::string& s
   if (text::trim(summary).empty()) summary = last_paragraph(ran->output, options_.summary_bytes);
   result.summary = scrub(text::trim(summary));
 
-  if (ran->timed_out) {
+  if (ran->cancelled) {
+    stop(AgentOutcome::stopped, AgentStop::cancelled, "the session was cancelled");
+  } else if (ran->timed_out) {
     stop(AgentOutcome::stopped, AgentStop::wall_time,
          "the agent CLI ran out of time: " + describe(*ran));
   } else if (ran->exit_code == 0) {

@@ -41,6 +41,7 @@ struct ExternalAgentOptions {
   std::size_t output_bytes = 256 * 1024;  // of the CLI's output, kept for the transcript
   std::size_t summary_bytes = 16 * 1024;  // of the summary
   GuidanceLimits guidance;
+  const std::atomic<bool>* cancel = nullptr;  // stops the CLI (SandboxCommand::cancel)
 };
 
 class ExternalAgent {

@@ -514,7 +514,9 @@ std::string describe(const SandboxResult& result) {
   std::snprintf(seconds, sizeof seconds, "%.2f s",
                 static_cast<double>(result.duration.count()) / 1000.0);
   std::string line;
-  if (result.timed_out) {
+  if (result.cancelled) {
+    line = "cancelled after " + std::string(seconds) + " (process tree killed)";
+  } else if (result.timed_out) {
     line = "timed out after " + std::string(seconds) + " (process tree killed)";
   } else if (result.signal != 0) {
     const char* name = sigabbrev_np(result.signal);
@@ -756,7 +758,9 @@ Result<SandboxResult> ProcessSandbox::run(const SandboxCommand& command) const {
     auto until = exited ? drain_until : deadline;
     auto wait_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(until - SteadyClock::now()).count();
-    int ready = poll(fds.data(), count, static_cast<int>(std::clamp<long long>(wait_ms, 0, 1000)));
+    long long longest_wait = command.cancel != nullptr ? 200 : 1000;
+    int ready =
+        poll(fds.data(), count, static_cast<int>(std::clamp<long long>(wait_ms, 0, longest_wait)));
     if (ready < 0 && errno != EINTR) break;
     if (output_slot >= 0 && fds[output_slot].revents != 0) {
       read_into(output_read, [&capture](std::string_view data) { capture.append(data); });
@@ -767,8 +771,13 @@ Result<SandboxResult> ProcessSandbox::run(const SandboxCommand& command) const {
     if (reaper_slot >= 0 && fds[reaper_slot].revents != 0) {
       exited = true;
       drain_until = SteadyClock::now() + kDrainGrace;
+    } else if (!exited && !result.timed_out && !result.cancelled && command.cancel != nullptr &&
+               command.cancel->load()) {
+      result.cancelled = true;
+      kill(-command_pid, SIGKILL);
+      deadline = SteadyClock::now() + kReaperGrace;
     } else if (!exited && SteadyClock::now() >= deadline) {
-      if (!result.timed_out) {
+      if (!result.timed_out && !result.cancelled) {
         // The reaper stays alive to reap the tree; it is killed only if it does not finish.
         result.timed_out = true;
         kill(-command_pid, SIGKILL);

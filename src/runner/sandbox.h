@@ -5,6 +5,7 @@
 // kills the whole process tree, and capped output. Thread-safe: run() keeps no state between
 // calls, so one sandbox serves concurrent jobs.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -34,6 +35,9 @@ struct SandboxCommand {
   // the private /tmp; under `sandbox: none` they are simply there. Like the workdir, they are
   // handed to the sandbox uid first when forgehand runs as root.
   std::vector<std::string> shared_dirs;
+  // When set, the command's whole tree is killed as on a timeout once it turns true (a `cancel`
+  // or a newer command on the same thread); checked at least every 200 ms.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct SandboxResult {
@@ -42,7 +46,8 @@ struct SandboxResult {
   int exit_code = -1;
   int signal = 0;  // the signal that ended it, 0 when it exited
   bool timed_out = false;
-  bool sandboxed = true;  // false under `sandbox: none`: nothing was isolated
+  bool cancelled = false;  // stopped through SandboxCommand::cancel
+  bool sandboxed = true;   // false under `sandbox: none`: nothing was isolated
   bool network = false;
   std::uint32_t uid = 0;  // the uid the command ran as
   // stdout and stderr interleaved as written. Past the limit the head and tail are kept around a
@@ -52,7 +57,7 @@ struct SandboxResult {
   bool truncated = false;
   std::chrono::milliseconds duration{0};
 
-  bool succeeded() const { return exit_code == 0 && !timed_out; }
+  bool succeeded() const { return exit_code == 0 && !timed_out && !cancelled; }
 };
 
 // "exit 0 after 1.20 s; sandboxed (bubblewrap, uid 65534, no network)": the result line shown to
