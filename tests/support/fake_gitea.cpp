@@ -20,13 +20,14 @@ void not_found(httplib::Response& res) {
 }
 
 // The PullRequest shape (a subset of its documented fields).
-json pull(int number, const std::string& sha, int head_repo_id) {
+json pull(int number, const std::string& sha, int head_repo_id,
+          const std::string& head_ref = "fix-flaky-test") {
   return {{"number", number},
           {"html_url", "https://gitea.example.com/alice/widgets/pulls/" + std::to_string(number)},
           {"state", "open"},
           {"merged", false},
           {"head",
-           {{"ref", "fix-flaky-test"},
+           {{"ref", head_ref},
             {"sha", sha},
             {"repo_id", head_repo_id},
             {"repo", {{"full_name", head_repo_id == 87 ? "alice/widgets" : "bob/widgets"}}}}},
@@ -48,6 +49,7 @@ int query_int(const httplib::Request& req, const char* name, int fallback) {
 }  // namespace
 
 FakeGitea::FakeGitea(bool actions_api, bool bot_is_admin) {
+  files_["main:.forgehand.yml"] = "version: 1\n";
   auto route = [this](auto handler) {
     return recorded([handler](const httplib::Request& req, httplib::Response& res) {
       if (req.get_header_value("Authorization") != std::string("token ") + kToken) {
@@ -99,7 +101,15 @@ FakeGitea::FakeGitea(bool actions_api, bool bot_is_admin) {
                  reply(res, 201, pr);
                }));
   server_.Get(repo + R"(/pulls/(\d+))",
-              route([](const httplib::Request& req, httplib::Response& res) {
+              route([this](const httplib::Request& req, httplib::Response& res) {
+                int number = std::stoi(req.matches[2]);
+                {
+                  std::lock_guard lock(mutex_);
+                  if (auto set = pulls_.find(number); set != pulls_.end()) {
+                    reply(res, 200, pull(number, set->second.second, 87, set->second.first));
+                    return;
+                  }
+                }
                 if (req.matches[2] != "12") return not_found(res);
                 reply(res, 200, pull(12, "5e9c1d7a3f2b8e4c6a0d9f1b3e5c7a2d4f6b8e01", 91));
               }));
@@ -112,11 +122,12 @@ FakeGitea::FakeGitea(bool actions_api, bool bot_is_admin) {
                       json::array({pull(12, "5e9c1d7a3f2b8e4c6a0d9f1b3e5c7a2d4f6b8e01", 91),
                                    pull(13, "0000000000000000000000000000000000000000", 87)}));
               }));
-  server_.Get(repo + R"(/raw/(.+))", route([](const httplib::Request& req, httplib::Response& res) {
-                if (req.matches[2] != ".forgehand.yml" || req.get_param_value("ref") != "main") {
-                  return not_found(res);
-                }
-                res.set_content("version: 1\n", "text/plain; charset=utf-8");
+  server_.Get(repo + R"(/raw/(.+))",
+              route([this](const httplib::Request& req, httplib::Response& res) {
+                std::lock_guard lock(mutex_);
+                auto file = files_.find(req.get_param_value("ref") + ":" + req.matches[2].str());
+                if (file == files_.end()) return not_found(res);
+                res.set_content(file->second, "text/plain; charset=utf-8");
               }));
   server_.Get(
       repo + R"(/collaborators/([^/]+)/permission)",
@@ -246,6 +257,17 @@ std::int64_t FakeGitea::add_team(const std::string& org, const std::string& name
   std::int64_t id = 100 + static_cast<std::int64_t>(teams_.size());
   teams_.push_back({id, org, name, std::move(members)});
   return id;
+}
+
+void FakeGitea::set_file(const std::string& path, const std::string& ref,
+                         const std::string& content) {
+  std::lock_guard lock(mutex_);
+  files_[ref + ":" + path] = content;
+}
+
+void FakeGitea::set_pull(int number, const std::string& head_ref, const std::string& head_sha) {
+  std::lock_guard lock(mutex_);
+  pulls_[number] = {head_ref, head_sha};
 }
 
 void FakeGitea::set_max_response_items(int items) {

@@ -32,6 +32,11 @@ class FakeGitea final : public FakeServer {
                         std::vector<std::string> members);
   // [api] MAX_RESPONSE_ITEMS: the most a page holds, whatever limit asks (Gitea's default 50).
   void set_max_response_items(int items);
+  // What GET /repos/{repo}/raw/{path}?ref={ref} serves; starts with a .forgehand.yml on main.
+  void set_file(const std::string& path, const std::string& ref, const std::string& content);
+  // Makes GET /repos/{repo}/pulls/{number} answer a same-repository pull request with this head,
+  // into main (by default only #12, from the fixtures, is known).
+  void set_pull(int number, const std::string& head_ref, const std::string& head_sha);
 
  private:
   struct Team {
@@ -43,6 +48,8 @@ class FakeGitea final : public FakeServer {
   bool bot_in(const Team& team) const;
 
   std::map<std::string, BotRole> orgs_;
+  std::map<std::string, std::string> files_;                  // "ref:path" → content
+  std::map<int, std::pair<std::string, std::string>> pulls_;  // number → head ref, head sha
   std::vector<Team> teams_;
   int max_response_items_ = 50;
 };
