@@ -156,6 +156,12 @@ GitServer::GitServer(std::chrono::milliseconds request_delay) : request_delay_(r
   throw std::runtime_error("lighttpd did not start: " + testing::read_file(root / "error.log"));
 }
 
+void GitServer::add_user(std::string_view user, std::string_view password) {
+  // mod_auth's plain backend reads the file at each request.
+  std::ofstream(dir_.path() / "users", std::ios::app)
+      << std::string(user) << ":" << std::string(password) << "\n";
+}
+
 GitServer::~GitServer() { stop(); }
 
 bool GitServer::start_on(int port) {
