@@ -15,6 +15,7 @@
 #include <optional>
 #include <sstream>
 
+#include "audit/audit_commands.h"
 #include "config/server_config.h"
 #include "dispatch/comment_handler.h"
 #include "dispatch/delivery_dispatcher.h"
@@ -610,6 +611,39 @@ int main(int argc, char** argv) {
   bridge->add_option("--listen", bridge_listen, "host:port to listen on")->required();
   bridge->add_option("command", bridge_command, "The command to run, after --");
 
+  // The audit commands read the store the server config names, read-only.
+  forgehand::audit::AuditOptions audit;
+  auto audit_options = [&](CLI::App* command) {
+    command->add_option("-c,--config", audit.config_path, "Server config whose store to read")
+        ->envname("FORGEHAND_CONFIG")
+        ->check(CLI::ExistingFile);
+    command->add_option("--data-dir", audit.data_dir, "Data directory for the embedded defaults")
+        ->envname("FORGEHAND_DATA_DIR");
+    command->add_flag("--json", audit.json, "Print JSON instead of a table");
+  };
+  auto* sessions = app.add_subcommand("sessions", "List sessions, newest first");
+  audit_options(sessions);
+  std::string sessions_repo;
+  sessions->add_option("--repo", sessions_repo, "Only this owner/repo");
+  std::string sessions_state;
+  sessions->add_option("--state", sessions_state,
+                       "Only sessions in this state (queued, running, succeeded, failed, "
+                       "cancelled, denied)");
+  auto* sessions_show =
+      sessions->add_subcommand("show", "Print one session in full, with its redacted transcript");
+  audit_options(sessions_show);
+  std::string session_id;
+  sessions_show->add_option("id", session_id, "The session id (fh-...)")->required();
+  auto* usage = app.add_subcommand("usage", "Runner hours, tokens and model cost, grouped");
+  audit_options(usage);
+  std::string usage_by;
+  usage->add_option("--by", usage_by, "repo, model or month")
+      ->required()
+      ->check(CLI::IsMember({"repo", "model", "month"}));
+  auto* scoreboard = app.add_subcommand(
+      "scoreboard", "Per model and task type: sessions, PRs, merged and CI-green shares, medians");
+  audit_options(scoreboard);
+
   CLI11_PARSE(app, argc, argv);
   if (*serve) return forgehand::serve(config_path, data_dir, listen);
   if (*check) {
@@ -628,6 +662,10 @@ int main(int argc, char** argv) {
   if (*sandbox) return forgehand::sandbox(sandbox_config, workdir, network, command);
   if (*triage) return forgehand::triage_log(log_path, budget);
   if (*bridge) return forgehand::model_bridge(bridge_socket, bridge_listen, bridge_command);
+  if (*sessions_show) return forgehand::audit::show_session(audit, session_id);
+  if (*sessions) return forgehand::audit::list_sessions(audit, sessions_repo, sessions_state);
+  if (*usage) return forgehand::audit::usage(audit, usage_by);
+  if (*scoreboard) return forgehand::audit::scoreboard(audit);
   if (*version) {
     std::printf("forgehand %s\n", forgehand::kVersion);
     return 0;

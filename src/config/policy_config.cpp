@@ -184,15 +184,6 @@ void read_rule(YamlChecker& check, const YAML::Node& node, const std::string& pa
 
 }  // namespace
 
-std::string_view to_string(TaskType type) { return kTaskTypeNames[static_cast<int>(type)]; }
-
-std::optional<TaskType> task_type_named(std::string_view name) {
-  for (TaskType type : kAllTaskTypes) {
-    if (to_string(type) == name) return type;
-  }
-  return std::nullopt;
-}
-
 std::string_view to_string(ForkPolicy policy) { return kForkNames[static_cast<int>(policy)]; }
 
 std::string_view to_string(Permission permission) {

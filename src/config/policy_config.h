@@ -16,15 +16,9 @@
 
 #include "config/yaml_check.h"
 #include "forgehand/permission.h"
+#include "forgehand/task_type.h"
 
 namespace forgehand {
-
-enum class TaskType { ci_fix, comment_task, issue_task };
-inline constexpr TaskType kAllTaskTypes[] = {TaskType::ci_fix, TaskType::comment_task,
-                                             TaskType::issue_task};
-inline constexpr std::string_view kTaskTypeNames[] = {"ci_fix", "comment_task", "issue_task"};
-std::string_view to_string(TaskType type);
-std::optional<TaskType> task_type_named(std::string_view name);
 
 enum class ForkPolicy { deny, review_only, allow };
 std::string_view to_string(ForkPolicy policy);

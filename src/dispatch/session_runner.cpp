@@ -36,12 +36,6 @@ std::string commit_subject(const SessionRequest& request) {
 
 }  // namespace
 
-std::string_view to_string(SessionState state) {
-  static constexpr std::string_view kNames[] = {"queued", "running",   "succeeded",
-                                                "failed", "cancelled", "denied"};
-  return kNames[static_cast<int>(state)];
-}
-
 SessionRunner::SessionRunner(SessionRunnerDeps deps) : deps_(deps) {}
 
 SessionReport SessionRunner::run(const SessionRequest& request, const Forge& forge,

@@ -15,6 +15,7 @@
 #include "dispatch/comment_handler.h"
 #include "forgehand/clock.h"
 #include "forgehand/forge.h"
+#include "forgehand/session.h"
 #include "providers/provider_set.h"
 #include "proxy/model_proxy.h"
 #include "render/templates.h"
@@ -24,8 +25,6 @@
 
 namespace forgehand {
 
-enum class SessionState { queued, running, succeeded, failed, cancelled, denied };
-std::string_view to_string(SessionState state);
 
 struct SessionReport {
   SessionState state = SessionState::failed;

@@ -87,6 +87,12 @@ enum class DenyReason {
   monthly_budget,
   check_failed,
 };
+inline constexpr std::string_view kDenyReasonNames[] = {
+    "none", "own_action", "bot",   "commands_off",   "ci_fix_off",  "permission", "not_allowlisted",
+    "fork", "attempts",   "route", "monthly_budget", "check_failed"};
+constexpr std::string_view to_string(DenyReason reason) {
+  return kDenyReasonNames[static_cast<int>(reason)];
+}
 
 struct SessionLimits {
   std::int64_t tokens = 0;  // 0: no limit

@@ -6,23 +6,29 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <iterator>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "store/session_record.h"
 #include "util/compression.h"
 #include "util/log.h"
+#include "util/redact.h"
 
 namespace forgehand {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
-
 // Bodies smaller than this are stored as they are: compressing them saves too little.
 constexpr std::size_t kCompressFrom = 512;
 constexpr std::size_t kMaxStoredBody = std::size_t{1} << 30;
 
-constexpr const char* kSchema = R"sql(
+// Migration N (1-based) brings a file from version N-1 to N. Files written before the
+// schema_version table existed hold only the deliveries table and count as version 0: migration 1
+// creates nothing they lack. Append new migrations; never edit one that has shipped.
+constexpr const char* kMigrations[] = {
+    R"sql(
 CREATE TABLE IF NOT EXISTS deliveries (
   id              INTEGER PRIMARY KEY,
   instance        TEXT    NOT NULL,
@@ -41,7 +47,77 @@ CREATE TABLE IF NOT EXISTS deliveries (
   UNIQUE (instance, delivery_id)
 );
 CREATE INDEX IF NOT EXISTS deliveries_by_state ON deliveries (state, due_at_ms);
-)sql";
+)sql",
+    // Lists (calls, tools, instructions, commands, reasons) are JSON: they are read whole with
+    // their session. The model, tokens and cost derived from the calls are columns so usage and
+    // budgets add up in SQL.
+    R"sql(
+CREATE TABLE sessions (
+  id               TEXT    PRIMARY KEY,
+  instance         TEXT    NOT NULL,
+  repo             TEXT    NOT NULL,
+  delivery_id      TEXT    NOT NULL,
+  event            TEXT    NOT NULL,
+  actor            TEXT    NOT NULL,
+  trigger_head_sha TEXT    NOT NULL,
+  number           INTEGER NOT NULL,
+  is_pull_request  INTEGER NOT NULL,
+  base_ref         TEXT    NOT NULL,
+  base_sha         TEXT    NOT NULL,
+  head_ref         TEXT    NOT NULL,
+  head_sha         TEXT    NOT NULL,
+  task             TEXT    NOT NULL CHECK (task IN ('ci_fix', 'comment_task', 'issue_task')),
+  state            TEXT    NOT NULL
+                   CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled',
+                                    'denied')),
+  allowed          INTEGER NOT NULL,
+  deny_reason      TEXT    NOT NULL,
+  reasons          TEXT    NOT NULL,
+  rejections       TEXT    NOT NULL,
+  route            TEXT    NOT NULL,
+  calls            TEXT    NOT NULL,
+  model            TEXT    NOT NULL,
+  input_tokens     INTEGER NOT NULL,
+  output_tokens    INTEGER NOT NULL,
+  cost             REAL    NOT NULL,
+  tools            TEXT    NOT NULL,
+  instructions     TEXT    NOT NULL,
+  commands         TEXT    NOT NULL,
+  runner_seconds   REAL    NOT NULL,
+  pr_number        INTEGER NOT NULL DEFAULT 0,
+  pr_url           TEXT    NOT NULL DEFAULT '',
+  pr_state         TEXT    NOT NULL DEFAULT 'none'
+                   CHECK (pr_state IN ('none', 'open', 'merged', 'closed')),
+  pr_merged_by     TEXT    NOT NULL DEFAULT '',
+  pr_closed_at_ms  INTEGER,
+  ci_result        TEXT    NOT NULL DEFAULT 'unknown'
+                   CHECK (ci_result IN ('unknown', 'green', 'red')),
+  ack_comment_id   TEXT    NOT NULL,
+  summary          TEXT    NOT NULL,
+  error            TEXT    NOT NULL,
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  worker_id        TEXT    NOT NULL DEFAULT '',
+  heartbeat_at_ms  INTEGER,
+  created_at_ms    INTEGER NOT NULL,
+  started_at_ms    INTEGER,
+  finished_at_ms   INTEGER
+);
+CREATE INDEX sessions_by_created ON sessions (created_at_ms);
+CREATE INDEX sessions_by_repo ON sessions (instance, repo, created_at_ms);
+CREATE INDEX sessions_by_trigger_sha ON sessions (instance, repo, trigger_head_sha);
+CREATE INDEX sessions_by_thread ON sessions (instance, repo, number);
+CREATE INDEX sessions_by_pull_request ON sessions (instance, repo, pr_number) WHERE pr_number <> 0;
+CREATE INDEX sessions_by_head_sha ON sessions (instance, repo, head_sha) WHERE head_sha <> '';
+CREATE INDEX sessions_running ON sessions (heartbeat_at_ms) WHERE state = 'running';
+-- Transcripts are the bulk of a session; apart, listing and reporting never read them.
+CREATE TABLE session_transcripts (
+  session_id TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
+  encoding   TEXT NOT NULL CHECK (encoding IN ('identity', 'zstd')),
+  body       BLOB NOT NULL
+);
+)sql",
+};
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
 std::int64_t to_ms(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -77,8 +153,17 @@ class SqliteStore::Connection {
       return *this;
     }
     Statement& bind(int index, std::string_view text) {
-      sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()),
-                        SQLITE_STATIC);
+      // An empty view may have no data pointer, which SQLite would bind as NULL.
+      sqlite3_bind_text(statement_, index, text.empty() ? "" : text.data(),
+                        static_cast<int>(text.size()), SQLITE_STATIC);
+      return *this;
+    }
+    Statement& bind_real(int index, double value) {
+      sqlite3_bind_double(statement_, index, value);
+      return *this;
+    }
+    Statement& bind_null(int index) {
+      sqlite3_bind_null(statement_, index);
       return *this;
     }
     Statement& bind_blob(int index, std::string_view bytes) {
@@ -105,6 +190,10 @@ class SqliteStore::Connection {
     }
 
     std::int64_t integer(int column) const { return sqlite3_column_int64(statement_, column); }
+    double real(int column) const { return sqlite3_column_double(statement_, column); }
+    bool is_null(int column) const {
+      return sqlite3_column_type(statement_, column) == SQLITE_NULL;
+    }
     std::string text(int column) const {
       const auto* data = static_cast<const char*>(sqlite3_column_blob(statement_, column));
       int size = sqlite3_column_bytes(statement_, column);
@@ -117,21 +206,24 @@ class SqliteStore::Connection {
     std::optional<Error> error_;
   };
 
-  static Result<std::unique_ptr<Connection>> open(const std::string& path) {
+  static Result<std::unique_ptr<Connection>> open(const std::string& path, bool read_only) {
     sqlite3* raw = nullptr;
-    int rc =
-        sqlite3_open_v2(path.c_str(), &raw,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
     std::unique_ptr<sqlite3, DatabaseDeleter> db(raw);
     if (rc != SQLITE_OK) {
       return fail(ErrorCode::io,
                   "sqlite: open " + path + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
     }
     auto connection = std::unique_ptr<Connection>(new Connection(std::move(db)));
+    if (auto done = connection->exec("PRAGMA busy_timeout = 10000"); !done) {
+      return tl::unexpected(done.error());
+    }
+    if (read_only) return connection;
     // WAL lets reads run beside the writer; synchronous=FULL fsyncs the WAL at every commit, so
     // an acknowledged delivery survives a power cut, not only a crash of this process.
-    for (const char* pragma : {"PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL",
-                               "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"}) {
+    for (const char* pragma :
+         {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"}) {
       if (auto done = connection->exec(pragma); !done) return tl::unexpected(done.error());
     }
     return connection;
@@ -162,6 +254,32 @@ class SqliteStore::Connection {
   }
 
   int changes() const { return sqlite3_changes(db_.get()); }
+
+  // Runs several statements as one write: all of them apply, or none (the writer's batch
+  // transaction otherwise relies on each write being a single statement).
+  template <class T>
+  Result<T> atomically(const std::function<Result<T>()>& body) {
+    if (auto begun = exec("SAVEPOINT write_op"); !begun) return tl::unexpected(begun.error());
+    Result<T> result = body();
+    if (!result) exec("ROLLBACK TO write_op");
+    exec("RELEASE write_op");
+    return result;
+  }
+
+  // The schema version recorded in the file; 0 when it predates schema_version.
+  Result<int> schema_version() {
+    auto table = statement(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+    if (!table) return tl::unexpected(table.error());
+    bool exists = (*table)->next_row() && (*table)->integer(0) > 0;
+    if (auto status = (*table)->status(); !status) return tl::unexpected(status.error());
+    if (!exists) return 0;
+    auto version = statement("SELECT coalesce(max(version), 0) FROM schema_version");
+    if (!version) return tl::unexpected(version.error());
+    int found = (*version)->next_row() ? static_cast<int>((*version)->integer(0)) : 0;
+    if (auto status = (*version)->status(); !status) return tl::unexpected(status.error());
+    return found;
+  }
 
   Error error(std::string_view operation) const {
     return Error{ErrorCode::io,
@@ -242,24 +360,83 @@ constexpr const char* kDeliveryColumns =
 SqliteStore::SqliteStore(SqliteStoreOptions options, std::unique_ptr<Connection> writer,
                          std::unique_ptr<Connection> reader)
     : options_(std::move(options)), writer_(std::move(writer)), reader_(std::move(reader)) {
+  if (!writer_) return;
   writer_thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "fh-store");
     writer_loop();
   });
 }
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::open(SqliteStoreOptions options) {
-  auto writer = Connection::open(options.path);
-  if (!writer) return tl::unexpected(writer.error());
-  if (auto schema = (*writer)->exec(kSchema); !schema) {
-    return tl::unexpected(schema.error().context("create schema in " + options.path));
+namespace {
+
+Error newer_schema(const std::string& path, int version) {
+  return Error{ErrorCode::config, "sqlite: " + path + " has schema version " +
+                                      std::to_string(version) + "; this forgehand knows up to " +
+                                      std::to_string(kSchemaVersion) + ": upgrade forgehand"};
+}
+
+// Applies the migrations the file lacks, all in one transaction: BEGIN IMMEDIATE makes a second
+// process starting at the same time wait, then find nothing left to do.
+Result<void> migrate(SqliteStore::Connection& db, const std::string& path) {
+  if (auto begun = db.exec("BEGIN IMMEDIATE"); !begun) return begun;
+  auto applied = [&]() -> Result<void> {
+    if (auto made = db.exec("CREATE TABLE IF NOT EXISTS schema_version ("
+                            "version INTEGER PRIMARY KEY, applied_at_ms INTEGER NOT NULL)");
+        !made) {
+      return made;
+    }
+    auto version = db.schema_version();
+    if (!version) return tl::unexpected(version.error());
+    if (*version > kSchemaVersion) return tl::unexpected(newer_schema(path, *version));
+    auto now = to_ms(std::chrono::system_clock::now());
+    for (int next = *version + 1; next <= kSchemaVersion; ++next) {
+      if (auto done = db.exec(kMigrations[next - 1]); !done) {
+        return tl::unexpected(
+            done.error().context("migrate to schema version " + std::to_string(next)));
+      }
+      auto record =
+          db.statement("INSERT INTO schema_version (version, applied_at_ms) VALUES (?1, ?2)");
+      if (!record) return tl::unexpected(record.error());
+      (*record)->bind(1, std::int64_t{next}).bind(2, now);
+      if (auto done = (*record)->run(); !done) return done;
+    }
+    return {};
+  }();
+  if (!applied) {
+    db.exec("ROLLBACK");
+    return tl::unexpected(applied.error().context(path));
   }
-  std::string version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
-  if (auto set = (*writer)->exec(version.c_str()); !set) return tl::unexpected(set.error());
-  auto reader = Connection::open(options.path);
+  return db.exec("COMMIT");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(SqliteStoreOptions options) {
+  std::unique_ptr<Connection> writer;
+  if (!options.read_only) {
+    auto opened = Connection::open(options.path, false);
+    if (!opened) return tl::unexpected(opened.error());
+    if (auto migrated = migrate(**opened, options.path); !migrated) {
+      return tl::unexpected(migrated.error());
+    }
+    writer = std::move(*opened);
+  }
+  auto reader = Connection::open(options.path, options.read_only);
   if (!reader) return tl::unexpected(reader.error());
+  if (options.read_only) {
+    // A read-only reader cannot migrate, and must not read tables that are not there yet.
+    auto version = (*reader)->schema_version();
+    if (!version) return tl::unexpected(version.error().context(options.path));
+    if (*version > kSchemaVersion) return tl::unexpected(newer_schema(options.path, *version));
+    if (*version < kSchemaVersion) {
+      return fail(ErrorCode::config, "sqlite: " + options.path + " has schema version " +
+                                         std::to_string(*version) +
+                                         " (no sessions yet); start forgehand serve once to "
+                                         "upgrade it");
+    }
+  }
   return std::unique_ptr<SqliteStore>(
-      new SqliteStore(std::move(options), std::move(*writer), std::move(*reader)));
+      new SqliteStore(std::move(options), std::move(writer), std::move(*reader)));
 }
 
 SqliteStore::~SqliteStore() {
@@ -268,7 +445,7 @@ SqliteStore::~SqliteStore() {
     stopping_ = true;
   }
   queue_cv_.notify_all();
-  writer_thread_.join();
+  if (writer_thread_.joinable()) writer_thread_.join();
 }
 
 void SqliteStore::enqueue(std::shared_ptr<WriteOp> op) {
@@ -289,6 +466,9 @@ void SqliteStore::enqueue(std::shared_ptr<WriteOp> op) {
 
 template <class T>
 Result<T> SqliteStore::write(std::function<Result<T>(Connection&)> body) {
+  if (!writer_) {
+    return fail(ErrorCode::invalid_argument, "sqlite: " + options_.path + " is open read-only");
+  }
   auto op = std::make_shared<TypedWriteOp<T>>(std::move(body));
   auto result = op->promise_.get_future();
   enqueue(op);
@@ -490,6 +670,516 @@ Result<std::size_t> SqliteStore::prune_deliveries(TimePoint received_before) {
     total += *deleted;
     if (*deleted < static_cast<std::size_t>(kBatch)) return total;
   }
+}
+
+namespace {
+
+constexpr const char* kSessionColumns =
+    "id, instance, repo, delivery_id, event, actor, trigger_head_sha, number, is_pull_request, "
+    "base_ref, base_sha, head_ref, head_sha, task, state, allowed, deny_reason, reasons, "
+    "rejections, route, calls, tools, instructions, commands, runner_seconds, pr_number, pr_url, "
+    "pr_state, pr_merged_by, pr_closed_at_ms, ci_result, ack_comment_id, summary, error, "
+    "attempts, worker_id, heartbeat_at_ms, created_at_ms, started_at_ms, finished_at_ms";
+
+std::string dump(const nlohmann::json& value) {
+  // Model output and command lines need not be valid UTF-8.
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+template <class T>
+T parse_column(const std::string& text) {
+  return nlohmann::json::parse(text).get<T>();
+}
+
+std::optional<TimePoint> optional_time(const SqliteStore::Connection::Statement& row, int column) {
+  if (row.is_null(column)) return std::nullopt;
+  return from_ms(row.integer(column));
+}
+
+template <class Enum, std::size_t N>
+Enum enum_named(const std::string& name, const std::string_view (&names)[N]) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i] == name) return static_cast<Enum>(i);
+  }
+  return static_cast<Enum>(0);
+}
+
+EventKind event_kind_named(const std::string& name) {
+  for (EventKind kind :
+       {EventKind::comment, EventKind::ci_failed, EventKind::pr_closed, EventKind::installation}) {
+    if (to_string(kind) == name) return kind;
+  }
+  return EventKind::comment;
+}
+
+SessionRecord read_session(const SqliteStore::Connection::Statement& row) {
+  SessionRecord session;
+  session.id = row.text(0);
+  session.instance = row.text(1);
+  session.repo = row.text(2);
+  session.trigger.delivery_id = row.text(3);
+  session.trigger.event = event_kind_named(row.text(4));
+  session.trigger.actor = row.text(5);
+  session.trigger.head_sha = row.text(6);
+  session.number = row.integer(7);
+  session.is_pull_request = row.integer(8) != 0;
+  session.base_ref = row.text(9);
+  session.base_sha = row.text(10);
+  session.head_ref = row.text(11);
+  session.head_sha = row.text(12);
+  session.task = task_type_named(row.text(13)).value_or(TaskType::comment_task);
+  session.state = session_state_named(row.text(14)).value_or(SessionState::failed);
+  session.decision.allowed = row.integer(15) != 0;
+  session.decision.deny_reason = row.text(16);
+  session.route = row.text(19);
+  session.runner_seconds = row.real(24);
+  session.pull_request.number = row.integer(25);
+  session.pull_request.url = row.text(26);
+  session.pull_request.state = enum_named<PullRequestState>(row.text(27), kPullRequestStateNames);
+  session.pull_request.merged_by = row.text(28);
+  session.pull_request.closed_at = optional_time(row, 29);
+  session.ci = enum_named<CiResult>(row.text(30), kCiResultNames);
+  session.acknowledgement_comment_id = row.text(31);
+  session.summary = row.text(32);
+  session.error = row.text(33);
+  session.attempts = static_cast<int>(row.integer(34));
+  session.worker_id = row.text(35);
+  session.heartbeat_at = optional_time(row, 36);
+  session.created_at = from_ms(row.integer(37));
+  session.started_at = optional_time(row, 38);
+  session.finished_at = optional_time(row, 39);
+  // The lists are ours, written by update_session; a damaged one leaves its list empty rather
+  // than hiding the whole session from an operator.
+  try {
+    session.decision.reasons = parse_column<std::vector<std::string>>(row.text(17));
+    session.decision.rejections = parse_column<std::vector<std::string>>(row.text(18));
+    session.calls = parse_column<std::vector<ModelCall>>(row.text(20));
+    session.tools = parse_column<std::vector<std::string>>(row.text(21));
+    session.instructions = parse_column<std::vector<InstructionRecord>>(row.text(22));
+    session.commands = parse_column<std::vector<CommandRun>>(row.text(23));
+  } catch (const nlohmann::json::exception& error) {
+    log::error("stored session is damaged", {{"session", session.id}, {"error", error.what()}});
+  }
+  return session;
+}
+
+// For a guarded state change that changed no row: is the session missing, or in another state?
+Result<void> explain_unchanged(SqliteStore::Connection& db, std::string_view id,
+                               std::string_view action) {
+  auto find = db.statement("SELECT state, worker_id FROM sessions WHERE id = ?1");
+  if (!find) return tl::unexpected(find.error());
+  (*find)->bind(1, id);
+  if (!(*find)->next_row()) {
+    if (auto status = (*find)->status(); !status) return status;
+    return fail(ErrorCode::not_found, "session " + std::string(id) + " does not exist");
+  }
+  std::string state = (*find)->text(0);
+  std::string worker = (*find)->text(1);
+  std::string where = state == "running" ? " on worker " + worker : "";
+  return fail(ErrorCode::conflict, "session " + std::string(id) + " is " + state + where +
+                                       "; cannot " + std::string(action) + " it");
+}
+
+// [start, end) of the UTC calendar month holding `time`, in milliseconds.
+std::pair<std::int64_t, std::int64_t> month_bounds(TimePoint time) {
+  using namespace std::chrono;
+  year_month_day day{floor<days>(time)};
+  sys_days first = day.year() / day.month() / 1;
+  sys_days next = (day.year() / day.month() + months{1}) / 1;
+  return {to_ms(TimePoint(first)), to_ms(TimePoint(next))};
+}
+
+// Transcripts are compressed like delivery bodies, on the caller's thread.
+std::pair<std::string, std::string_view> encode_body(const std::string& body) {
+  if (body.size() >= kCompressFrom) {
+    std::string compressed = compression::zstd_compress(body);
+    if (!compressed.empty() && compressed.size() < body.size()) {
+      return {std::move(compressed), "zstd"};
+    }
+  }
+  return {body, "identity"};
+}
+
+}  // namespace
+
+Result<void> SqliteStore::create_session(const SessionRecord& session) {
+  if (session.state != SessionState::queued && session.state != SessionState::denied) {
+    return fail(ErrorCode::invalid_argument,
+                "a new session is queued or denied, not " + std::string(to_string(session.state)));
+  }
+  std::string reasons = dump(session.decision.reasons);
+  std::string rejections = dump(session.decision.rejections);
+  std::string calls = dump(session.calls);
+  std::string tools = dump(session.tools);
+  std::string instructions = dump(session.instructions);
+  std::string commands = dump(session.commands);
+  std::string error = redact(session.error);
+  std::int64_t created = to_ms(session.created_at);
+  return write<void>([&](Connection& db) -> Result<void> {
+    auto insert = db.statement(
+        "INSERT INTO sessions (id, instance, repo, delivery_id, event, actor, trigger_head_sha, "
+        "number, is_pull_request, base_ref, base_sha, head_ref, head_sha, task, state, allowed, "
+        "deny_reason, reasons, rejections, route, calls, model, input_tokens, output_tokens, "
+        "cost, tools, instructions, commands, runner_seconds, ack_comment_id, summary, error, "
+        "created_at_ms, finished_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+        "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, "
+        "?29, ?30, ?31, ?32, ?33, CASE WHEN ?15 = 'denied' THEN ?33 END) "
+        "ON CONFLICT (id) DO NOTHING");
+    if (!insert) return tl::unexpected(insert.error());
+    std::string model = session.model();
+    (*insert)
+        ->bind(1, session.id)
+        .bind(2, session.instance)
+        .bind(3, session.repo)
+        .bind(4, session.trigger.delivery_id)
+        .bind(5, to_string(session.trigger.event))
+        .bind(6, session.trigger.actor)
+        .bind(7, session.trigger.head_sha)
+        .bind(8, session.number)
+        .bind(9, std::int64_t{session.is_pull_request})
+        .bind(10, session.base_ref)
+        .bind(11, session.base_sha)
+        .bind(12, session.head_ref)
+        .bind(13, session.head_sha)
+        .bind(14, to_string(session.task))
+        .bind(15, to_string(session.state))
+        .bind(16, std::int64_t{session.decision.allowed})
+        .bind(17, session.decision.deny_reason)
+        .bind(18, reasons)
+        .bind(19, rejections)
+        .bind(20, session.route)
+        .bind(21, calls)
+        .bind(22, model)
+        .bind(23, session.input_tokens())
+        .bind(24, session.output_tokens())
+        .bind_real(25, session.cost())
+        .bind(26, tools)
+        .bind(27, instructions)
+        .bind(28, commands)
+        .bind_real(29, session.runner_seconds)
+        .bind(30, session.acknowledgement_comment_id)
+        .bind(31, session.summary)
+        .bind(32, error)
+        .bind(33, created);
+    if (auto done = (*insert)->run(); !done) {
+      return tl::unexpected(done.error().context("create session " + session.id));
+    }
+    if (db.changes() != 1) {
+      return fail(ErrorCode::conflict, "session " + session.id + " exists already");
+    }
+    return {};
+  });
+}
+
+Result<void> SqliteStore::start_session(std::string_view id, std::string_view worker,
+                                        TimePoint now) {
+  return write<void>([&](Connection& db) -> Result<void> {
+    auto start = db.statement(
+        "UPDATE sessions SET state = 'running', worker_id = ?2, attempts = attempts + 1, "
+        "started_at_ms = ?3, heartbeat_at_ms = ?3 WHERE id = ?1 AND state = 'queued'");
+    if (!start) return tl::unexpected(start.error());
+    (*start)->bind(1, id).bind(2, worker).bind(3, to_ms(now));
+    if (auto done = (*start)->run(); !done) return done;
+    if (db.changes() != 1) return explain_unchanged(db, id, "start");
+    return {};
+  });
+}
+
+Result<void> SqliteStore::heartbeat_session(std::string_view id, std::string_view worker,
+                                            TimePoint now) {
+  return write<void>([&](Connection& db) -> Result<void> {
+    auto beat = db.statement(
+        "UPDATE sessions SET heartbeat_at_ms = ?3 "
+        "WHERE id = ?1 AND state = 'running' AND worker_id = ?2");
+    if (!beat) return tl::unexpected(beat.error());
+    (*beat)->bind(1, id).bind(2, worker).bind(3, to_ms(now));
+    if (auto done = (*beat)->run(); !done) return done;
+    if (db.changes() != 1) return explain_unchanged(db, id, "heartbeat");
+    return {};
+  });
+}
+
+Result<void> SqliteStore::requeue_session(std::string_view id, std::string_view error) {
+  std::string redacted = redact(error);
+  return write<void>([&](Connection& db) -> Result<void> {
+    auto requeue = db.statement(
+        "UPDATE sessions SET state = 'queued', error = ?2, heartbeat_at_ms = NULL "
+        "WHERE id = ?1 AND state = 'running'");
+    if (!requeue) return tl::unexpected(requeue.error());
+    (*requeue)->bind(1, id).bind(2, redacted);
+    if (auto done = (*requeue)->run(); !done) return done;
+    if (db.changes() != 1) return explain_unchanged(db, id, "requeue");
+    return {};
+  });
+}
+
+Result<void> SqliteStore::update_session(std::string_view id, const SessionUpdate& update) {
+  // Everything is serialised and compressed here, so the writer only binds.
+  std::optional<std::string> calls, model, tools, instructions, commands, summary;
+  if (update.calls) {
+    calls = dump(*update.calls);
+    model = answering_model(*update.calls);
+  }
+  if (update.tools) tools = dump(*update.tools);
+  if (update.instructions) instructions = dump(*update.instructions);
+  if (update.commands) commands = dump(*update.commands);
+  if (update.summary) summary = redact(*update.summary);
+  std::optional<std::pair<std::string, std::string_view>> transcript;
+  if (update.transcript) transcript = encode_body(*update.transcript);
+
+  return write<void>([&](Connection& db) -> Result<void> {
+    return db.atomically<void>([&]() -> Result<void> {
+      auto change = db.statement(
+          "UPDATE sessions SET base_sha = coalesce(?2, base_sha), "
+          "head_ref = coalesce(?3, head_ref), head_sha = coalesce(?4, head_sha), "
+          "route = coalesce(?5, route), calls = coalesce(?6, calls), model = coalesce(?7, model), "
+          "input_tokens = coalesce(?8, input_tokens), "
+          "output_tokens = coalesce(?9, output_tokens), cost = coalesce(?10, cost), "
+          "tools = coalesce(?11, tools), instructions = coalesce(?12, instructions), "
+          "commands = coalesce(?13, commands), runner_seconds = coalesce(?14, runner_seconds), "
+          "summary = coalesce(?15, summary), ack_comment_id = coalesce(?16, ack_comment_id), "
+          "pr_number = coalesce(?17, pr_number), pr_url = coalesce(?18, pr_url), "
+          "pr_state = CASE WHEN ?17 > 0 AND pr_state = 'none' THEN 'open' ELSE pr_state END "
+          "WHERE id = ?1");
+      if (!change) return tl::unexpected(change.error());
+      auto& statement = **change;
+      auto text = [&](int index, const std::optional<std::string>& value) {
+        if (value) {
+          statement.bind(index, *value);
+        } else {
+          statement.bind_null(index);
+        }
+      };
+      auto integer = [&](int index, std::optional<std::int64_t> value) {
+        if (value) {
+          statement.bind(index, *value);
+        } else {
+          statement.bind_null(index);
+        }
+      };
+      auto real = [&](int index, std::optional<double> value) {
+        if (value) {
+          statement.bind_real(index, *value);
+        } else {
+          statement.bind_null(index);
+        }
+      };
+      statement.bind(1, id);
+      text(2, update.base_sha);
+      text(3, update.head_ref);
+      text(4, update.head_sha);
+      text(5, update.route);
+      text(6, calls);
+      text(7, model);
+      integer(8, update.calls ? std::optional(total_input_tokens(*update.calls)) : std::nullopt);
+      integer(9, update.calls ? std::optional(total_output_tokens(*update.calls)) : std::nullopt);
+      real(10, update.calls ? std::optional(total_cost(*update.calls)) : std::nullopt);
+      text(11, tools);
+      text(12, instructions);
+      text(13, commands);
+      real(14, update.runner_seconds);
+      text(15, summary);
+      text(16, update.acknowledgement_comment_id);
+      integer(17, update.pull_request_number);
+      text(18, update.pull_request_url);
+      if (auto done = statement.run(); !done) return done;
+      if (db.changes() != 1) {
+        return fail(ErrorCode::not_found, "session " + std::string(id) + " does not exist");
+      }
+      if (!transcript) return {};
+      auto store = db.statement(
+          "INSERT INTO session_transcripts (session_id, encoding, body) VALUES (?1, ?2, ?3) "
+          "ON CONFLICT (session_id) DO UPDATE SET encoding = excluded.encoding, "
+          "body = excluded.body");
+      if (!store) return tl::unexpected(store.error());
+      (*store)->bind(1, id).bind(2, transcript->second).bind_blob(3, transcript->first);
+      return (*store)->run();
+    });
+  });
+}
+
+Result<void> SqliteStore::finish_session(std::string_view id, SessionState state,
+                                         std::string_view error, TimePoint now) {
+  if (state != SessionState::succeeded && state != SessionState::failed &&
+      state != SessionState::cancelled) {
+    return fail(ErrorCode::invalid_argument,
+                "a session finishes succeeded, failed or cancelled, "
+                "not " +
+                    std::string(to_string(state)));
+  }
+  std::string redacted = redact(error);
+  return write<void>([&](Connection& db) -> Result<void> {
+    auto finish = db.statement(
+        "UPDATE sessions SET state = ?2, error = ?3, finished_at_ms = ?4 "
+        "WHERE id = ?1 AND state IN ('queued', 'running')");
+    if (!finish) return tl::unexpected(finish.error());
+    (*finish)->bind(1, id).bind(2, to_string(state)).bind(3, redacted).bind(4, to_ms(now));
+    if (auto done = (*finish)->run(); !done) return done;
+    if (db.changes() != 1) return explain_unchanged(db, id, "finish");
+    return {};
+  });
+}
+
+Result<std::size_t> SqliteStore::record_pull_request_outcome(
+    std::string_view instance, std::string_view repo, std::int64_t number, PullRequestState state,
+    std::string_view merged_by, TimePoint at) {
+  if (state == PullRequestState::none || number <= 0) {
+    return fail(ErrorCode::invalid_argument, "a pull request outcome needs a number and a state");
+  }
+  // Reopened: it is open again and nobody has merged it.
+  bool closed = state != PullRequestState::open;
+  std::string_view by = state == PullRequestState::merged ? merged_by : std::string_view{};
+  return write<std::size_t>([&](Connection& db) -> Result<std::size_t> {
+    auto record = db.statement(
+        "UPDATE sessions SET pr_state = ?4, pr_merged_by = ?5, pr_closed_at_ms = ?6 "
+        "WHERE instance = ?1 AND repo = ?2 AND pr_number = ?3");
+    if (!record) return tl::unexpected(record.error());
+    (*record)
+        ->bind(1, instance)
+        .bind(2, repo)
+        .bind(3, number)
+        .bind(4, to_string(state))
+        .bind(5, by);
+    if (closed) {
+      (*record)->bind(6, to_ms(at));
+    } else {
+      (*record)->bind_null(6);
+    }
+    if (auto done = (*record)->run(); !done) return tl::unexpected(done.error());
+    return static_cast<std::size_t>(db.changes());
+  });
+}
+
+Result<std::size_t> SqliteStore::record_ci_result(std::string_view instance, std::string_view repo,
+                                                  std::string_view head_sha, CiResult result) {
+  if (head_sha.empty()) return fail(ErrorCode::invalid_argument, "a CI result needs a head sha");
+  return write<std::size_t>([&](Connection& db) -> Result<std::size_t> {
+    auto record = db.statement(
+        "UPDATE sessions SET ci_result = ?4 WHERE instance = ?1 AND repo = ?2 AND head_sha = ?3");
+    if (!record) return tl::unexpected(record.error());
+    (*record)->bind(1, instance).bind(2, repo).bind(3, head_sha).bind(4, to_string(result));
+    if (auto done = (*record)->run(); !done) return tl::unexpected(done.error());
+    return static_cast<std::size_t>(db.changes());
+  });
+}
+
+Result<std::optional<SessionRecord>> SqliteStore::find_session(std::string_view id) {
+  static const std::string sql =
+      std::string("SELECT ") + kSessionColumns + " FROM sessions WHERE id = ?1";
+  std::lock_guard lock(reader_mutex_);
+  auto find = reader_->statement(sql.c_str());
+  if (!find) return tl::unexpected(find.error());
+  (*find)->bind(1, id);
+  std::optional<SessionRecord> found;
+  if ((*find)->next_row()) found = read_session(**find);
+  if (auto status = (*find)->status(); !status) return tl::unexpected(status.error());
+  return found;
+}
+
+Result<std::optional<std::string>> SqliteStore::find_transcript(std::string_view id) {
+  std::string encoding, body;
+  {
+    std::lock_guard lock(reader_mutex_);
+    auto find =
+        reader_->statement("SELECT encoding, body FROM session_transcripts WHERE session_id = ?1");
+    if (!find) return tl::unexpected(find.error());
+    (*find)->bind(1, id);
+    bool found = (*find)->next_row();
+    if (auto status = (*find)->status(); !status) return tl::unexpected(status.error());
+    if (!found) return std::nullopt;
+    encoding = (*find)->text(0);
+    body = (*find)->text(1);
+  }
+  if (encoding != "zstd") return body;
+  auto text = compression::zstd_decompress(body, kMaxStoredBody);
+  if (!text) return tl::unexpected(text.error().context("transcript of " + std::string(id)));
+  return std::move(*text);
+}
+
+Result<std::vector<SessionRecord>> SqliteStore::list_sessions(const SessionFilter& filter) {
+  // One statement for every filter (an empty value matches all), so it is prepared once.
+  static const std::string sql =
+      std::string("SELECT ") + kSessionColumns +
+      " FROM sessions WHERE (?1 = '' OR instance = ?1) AND (?2 = '' OR repo = ?2 COLLATE NOCASE) "
+      "AND (?3 = '' OR state = ?3) AND created_at_ms >= ?4 "
+      "ORDER BY created_at_ms DESC, id DESC LIMIT ?5";
+  std::lock_guard lock(reader_mutex_);
+  auto list = reader_->statement(sql.c_str());
+  if (!list) return tl::unexpected(list.error());
+  (*list)
+      ->bind(1, filter.instance)
+      .bind(2, filter.repo)
+      .bind(3, filter.state ? to_string(*filter.state) : std::string_view{})
+      .bind(4, filter.since ? to_ms(*filter.since) : std::numeric_limits<std::int64_t>::min())
+      .bind(5, filter.limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(filter.limit));
+  std::vector<SessionRecord> sessions;
+  while ((*list)->next_row()) sessions.push_back(read_session(**list));
+  if (auto status = (*list)->status(); !status) return tl::unexpected(status.error());
+  return sessions;
+}
+
+Result<std::vector<SessionRecord>> SqliteStore::stale_sessions(TimePoint heartbeat_before) {
+  static const std::string sql =
+      std::string("SELECT ") + kSessionColumns +
+      " FROM sessions WHERE state = 'running' AND heartbeat_at_ms < ?1 ORDER BY heartbeat_at_ms";
+  std::lock_guard lock(reader_mutex_);
+  auto stale = reader_->statement(sql.c_str());
+  if (!stale) return tl::unexpected(stale.error());
+  (*stale)->bind(1, to_ms(heartbeat_before));
+  std::vector<SessionRecord> sessions;
+  while ((*stale)->next_row()) sessions.push_back(read_session(**stale));
+  if (auto status = (*stale)->status(); !status) return tl::unexpected(status.error());
+  return sessions;
+}
+
+Result<std::int64_t> SqliteStore::count_ci_fix_attempts(std::string_view instance,
+                                                        std::string_view repo,
+                                                        std::string_view head_sha) {
+  std::lock_guard lock(reader_mutex_);
+  auto count = reader_->statement(
+      "SELECT count(*) FROM sessions WHERE instance = ?1 AND repo = ?2 AND "
+      "trigger_head_sha = ?3 AND task = 'ci_fix' AND state <> 'denied'");
+  if (!count) return tl::unexpected(count.error());
+  (*count)->bind(1, instance).bind(2, repo).bind(3, head_sha);
+  std::int64_t n = (*count)->next_row() ? (*count)->integer(0) : 0;
+  if (auto status = (*count)->status(); !status) return tl::unexpected(status.error());
+  return n;
+}
+
+Result<std::int64_t> SqliteStore::count_pull_request_attempts(std::string_view instance,
+                                                              std::string_view repo,
+                                                              std::int64_t number) {
+  std::lock_guard lock(reader_mutex_);
+  auto count = reader_->statement(
+      "SELECT count(*) FROM sessions WHERE instance = ?1 AND repo = ?2 AND number = ?3 AND "
+      "is_pull_request = 1 AND state <> 'denied'");
+  if (!count) return tl::unexpected(count.error());
+  (*count)->bind(1, instance).bind(2, repo).bind(3, number);
+  std::int64_t n = (*count)->next_row() ? (*count)->integer(0) : 0;
+  if (auto status = (*count)->status(); !status) return tl::unexpected(status.error());
+  return n;
+}
+
+Result<MonthlyUsage> SqliteStore::monthly_usage(std::string_view instance, std::string_view repo,
+                                                TimePoint in_month) {
+  auto [from, to] = month_bounds(in_month);
+  std::lock_guard lock(reader_mutex_);
+  auto sum = reader_->statement(
+      "SELECT count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), "
+      "total(cost), total(runner_seconds) FROM sessions WHERE instance = ?1 AND repo = ?2 AND "
+      "state <> 'denied' AND created_at_ms >= ?3 AND created_at_ms < ?4");
+  if (!sum) return tl::unexpected(sum.error());
+  (*sum)->bind(1, instance).bind(2, repo).bind(3, from).bind(4, to);
+  MonthlyUsage usage;
+  if ((*sum)->next_row()) {
+    usage.sessions = (*sum)->integer(0);
+    usage.input_tokens = (*sum)->integer(1);
+    usage.output_tokens = (*sum)->integer(2);
+    usage.cost = (*sum)->real(3);
+    usage.runner_minutes = (*sum)->real(4) / 60;
+  }
+  if (auto status = (*sum)->status(); !status) return tl::unexpected(status.error());
+  return usage;
 }
 
 }  // namespace forgehand
