@@ -17,10 +17,12 @@
 
 #include "audit/audit_commands.h"
 #include "config/server_config.h"
+#include "dispatch/ci_handler.h"
 #include "dispatch/comment_handler.h"
 #include "dispatch/delivery_dispatcher.h"
 #include "dispatch/delivery_workers.h"
 #include "dispatch/job_queue.h"
+#include "dispatch/session_records.h"
 #include "dispatch/session_runner.h"
 #include "forges/forge_registry.h"
 #include "policy/policy.h"
@@ -277,15 +279,21 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
       [&forge_index](const std::string& instance) -> const Forge* {
         auto found = forge_index.find(instance);
         return found == forge_index.end() ? nullptr : found->second;
-      });
-  CommentHandler comments(
-      *config, *templates,
-      SessionControl{
-          [&jobs](const SessionRequest& request) { return jobs->start(request); },
-          [&jobs](const Event& event) -> Result<std::string> { return jobs->status(event); },
-          [&jobs](const Event& event) -> Result<std::string> { return jobs->cancel(event); }});
+      },
+      JobQueue::Recording{**store, *config, system_clock()});
+  SessionStore& session_store = **store;
+  SessionControl control{
+      [&jobs](const SessionRequest& request) { return jobs->start(request); },
+      [&jobs](const Event& event) -> Result<std::string> { return jobs->status(event); },
+      [&jobs](const Event& event) -> Result<std::string> { return jobs->cancel(event); },
+      [&session_store](const Event& event, std::int64_t pull_request, const std::string& head_sha) {
+        return session_history(session_store, event, pull_request, head_sha, system_clock().now());
+      }};
+  CommentHandler comments(*config, *templates, control);
+  CiHandler ci_failures(*config, *templates, control);
   DeliveryDispatcher dispatcher(
-      std::move(*forges), [&comments](const Event& event, const Forge& forge) -> Result<void> {
+      std::move(*forges),
+      [&comments, &ci_failures](const Event& event, const Forge& forge) -> Result<void> {
         log::info("event", {{"delivery", event.delivery_id},
                             {"instance", event.instance},
                             {"kind", to_string(event.kind)},
@@ -293,8 +301,14 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
                             {"number", event.number},
                             {"actor", event.actor.login},
                             {"bot", event.actor.is_bot}});
-        if (event.kind != EventKind::comment) return {};
-        auto outcome = comments.handle(event, forge);
+        Result<CommentOutcome> outcome = CommentOutcome{};
+        if (event.kind == EventKind::comment) {
+          outcome = comments.handle(event, forge);
+        } else if (event.kind == EventKind::ci_failed) {
+          outcome = ci_failures.handle(event, forge);
+        } else {
+          return {};
+        }
         if (!outcome) return tl::unexpected(outcome.error());
         log::info("comment handled", {{"delivery", event.delivery_id},
                                       {"outcome", to_string(outcome->kind)},

@@ -31,10 +31,10 @@ struct Rig {
                                  return {};
                                },
                                {},
-                               {}},
-                [this](const Event&, std::int64_t, const std::string&) {
-                  return Result<policy::History>(history);
-                }) {
+                               {},
+                               [this](const Event&, std::int64_t, const std::string&) {
+                                 return Result<policy::History>(history);
+                               }}) {
     ForgeSettings settings{"github",
                            ForgeKind::github,
                            github.url(),

@@ -9,11 +9,8 @@
 namespace forgehand {
 
 CiHandler::CiHandler(const ServerConfig& config, const render::TemplateSet& templates,
-                     SessionControl control, HistoryLookup history)
-    : config_(config),
-      templates_(templates),
-      control_(std::move(control)),
-      history_(std::move(history)) {}
+                     SessionControl control)
+    : config_(config), templates_(templates), control_(std::move(control)) {}
 
 Result<CommentOutcome> CiHandler::handle(const Event& failed, const Forge& forge) const {
   using Kind = CommentOutcome::Kind;
@@ -41,7 +38,8 @@ Result<CommentOutcome> CiHandler::handle(const Event& failed, const Forge& forge
   if (!settings->problems.empty()) {
     return CommentOutcome{Kind::ignored, "the repository's .forgehand.yml has errors"};
   }
-  auto history = history_(event, event.number, event.head_sha);
+  auto history = control_.history ? control_.history(event, event.number, event.head_sha)
+                                  : Result<policy::History>(policy::History{});
   if (!history) return tl::unexpected(history.error());
 
   policy::PolicyRequest request;

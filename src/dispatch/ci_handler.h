@@ -17,17 +17,13 @@
 
 namespace forgehand {
 
-// What forgehand already did for this pull request and head, and spent this month.
-using HistoryLookup = std::function<Result<policy::History>(
-    const Event& event, std::int64_t pull_request, const std::string& head_sha)>;
-
 class CiHandler {
  public:
   // Triage budget for all failed jobs' excerpts together.
   static constexpr std::size_t kExcerptBudget = 8192;
 
   CiHandler(const ServerConfig& config, const render::TemplateSet& templates,
-            SessionControl control, HistoryLookup history);
+            SessionControl control);
 
   Result<CommentOutcome> handle(const Event& event, const Forge& forge) const;
 
@@ -35,7 +31,6 @@ class CiHandler {
   const ServerConfig& config_;
   const render::TemplateSet& templates_;
   SessionControl control_;
-  HistoryLookup history_;
 };
 
 }  // namespace forgehand

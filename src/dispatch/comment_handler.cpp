@@ -128,6 +128,11 @@ Result<CommentOutcome> CommentHandler::handle(const Event& event, const Forge& f
   request.actor = event.actor;
   request.from_fork = event.from_fork;
   if (run && !run->route.empty()) request.requested_route = run->route;
+  if (control_.history) {
+    auto history = control_.history(event, event.is_pull_request ? event.number : 0, "");
+    if (!history) return tl::unexpected(history.error());
+    request.history = *history;
+  }
   request.permission = [&] { return forge.permission(event.repo, event.actor); };
   request.in_team = [&](const std::string& team) {
     return forge.is_team_member(event.repo, team, event.actor);

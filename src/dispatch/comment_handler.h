@@ -28,12 +28,18 @@ struct SessionRequest {
   std::string failure_excerpt;
 };
 
-// The job system's side: start a session, or answer `status`/`cancel` for the thread the event
-// is on. Each returns the reply to post, in Markdown, or an error.
+// What forgehand already did for a repository, pull request and head commit, and spent this
+// month (the policy's attempt limits and budgets). `pull_request` 0 or `head_sha` empty: not asked.
+using HistoryLookup = std::function<Result<policy::History>(
+    const Event& event, std::int64_t pull_request, const std::string& head_sha)>;
+
+// The job system's side: start a session, answer `status`/`cancel` for the thread the event is
+// on (the reply to post, in Markdown), and the history decisions need.
 struct SessionControl {
   std::function<Result<void>(const SessionRequest&)> start;
   std::function<Result<std::string>(const Event&)> status;
   std::function<Result<std::string>(const Event&)> cancel;
+  HistoryLookup history;  // unset: nothing done or spent yet
 };
 
 struct CommentOutcome {

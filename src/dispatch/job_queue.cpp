@@ -1,5 +1,8 @@
 #include "dispatch/job_queue.h"
 
+#include <unistd.h>
+
+#include "dispatch/session_records.h"
 #include "util/log.h"
 
 namespace forgehand {
@@ -14,8 +17,8 @@ std::string thread_key(const Event& event) {
   return repository_key(event) + "#" + std::to_string(event.number);
 }
 
-JobQueue::JobQueue(int workers, Run run, ForgeFor forge_for)
-    : run_(std::move(run)), forge_for_(std::move(forge_for)) {
+JobQueue::JobQueue(int workers, Run run, ForgeFor forge_for, std::optional<Recording> recording)
+    : run_(std::move(run)), forge_for_(std::move(forge_for)), recording_(recording) {
   for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { work(); });
 }
 
@@ -28,9 +31,22 @@ JobQueue::~JobQueue() {
   for (std::thread& worker : workers_) worker.join();
 }
 
+void JobQueue::record(const char* what, const Result<void>& written) const {
+  if (!written)
+    log::warn("could not record the session", {{"step", what}, {"error", written.error().message}});
+}
+
 Result<void> JobQueue::start(const SessionRequest& request) {
   if (forge_for_(request.event.instance) == nullptr) {
     return fail(ErrorCode::not_found, "no forge instance " + request.event.instance);
+  }
+  // Recorded before it is queued: the attempt counts and budgets see it from now on.
+  if (recording_) {
+    if (auto created =
+            recording_->store.create_session(new_session_record(request, recording_->clock.now()));
+        !created) {
+      return tl::unexpected(created.error());
+    }
   }
   {
     std::lock_guard lock(mutex_);
@@ -74,8 +90,40 @@ void JobQueue::work() {
     running_[job.thread] = Running{job.request.session_id, cancel};
     lock.unlock();
 
+    const std::string& id = job.request.session_id;
+    const std::string worker = "pid" + std::to_string(::getpid());
+    std::atomic<bool> finished{false};
+    std::thread heartbeat;
+    if (recording_) {
+      record("start", recording_->store.start_session(id, worker, recording_->clock.now()));
+      // A heartbeat shows the session is alive; a restart finds the silent ones.
+      heartbeat = std::thread([this, id, worker, &finished] {
+        for (int tick = 0; !finished; ++tick) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          if (tick % 50 == 49) {
+            record("heartbeat",
+                   recording_->store.heartbeat_session(id, worker, recording_->clock.now()));
+          }
+        }
+      });
+    }
     const Forge* forge = forge_for_(job.request.event.instance);
     SessionReport report = run_(job.request, *forge, *cancel);
+    finished = true;
+    if (heartbeat.joinable()) heartbeat.join();
+    if (recording_) {
+      SessionUpdate update = agent_result_update(report.agent, recording_->config);
+      update.runner_seconds = report.runner_seconds;
+      update.head_ref = report.branch;
+      if (!report.pushed_sha.empty()) update.head_sha = report.pushed_sha;
+      if (report.pull_request) {
+        update.pull_request_number = report.pull_request->number;
+        update.pull_request_url = report.pull_request->url;
+      }
+      record("update", recording_->store.update_session(id, update));
+      record("finish", recording_->store.finish_session(id, report.state, report.error,
+                                                        recording_->clock.now()));
+    }
     log::info("session finished", {{"session", job.request.session_id},
                                    {"state", to_string(report.state)},
                                    {"error", report.error},

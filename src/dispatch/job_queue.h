@@ -5,8 +5,8 @@
 // replaces a queued session and stops a running one, whose sandbox is killed. Answers `status`
 // and `cancel` for a thread. Thread-safe.
 //
-// Not yet durable: a queued session lives in memory until the sessions table (issue 8) records
-// it, so a restart forgets what was queued but not started.
+// Queued sessions live in memory: a restart leaves them queued in the sessions table, not run
+// (recovering them from the table is still to come).
 
 #include <atomic>
 #include <condition_variable>
@@ -15,14 +15,18 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "config/server_config.h"
 #include "dispatch/comment_handler.h"
 #include "dispatch/session_runner.h"
+#include "forgehand/clock.h"
 #include "forgehand/forge.h"
+#include "forgehand/session.h"
 
 namespace forgehand {
 
@@ -34,7 +38,16 @@ class JobQueue {
                                           const std::atomic<bool>& cancel)>;
   using ForgeFor = std::function<const Forge*(const std::string& instance)>;
 
-  JobQueue(int workers, Run run, ForgeFor forge_for);
+  // Where sessions are recorded (queued, running with heartbeats, their results and how they
+  // ended) for the audit trail and the policy's attempt counts and budgets.
+  struct Recording {
+    SessionStore& store;
+    const ServerConfig& config;  // names the credential behind each model call
+    const Clock& clock;
+  };
+
+  JobQueue(int workers, Run run, ForgeFor forge_for,
+           std::optional<Recording> recording = std::nullopt);
   ~JobQueue();  // finishes running sessions; queued ones are dropped (see above)
   JobQueue(const JobQueue&) = delete;
   JobQueue& operator=(const JobQueue&) = delete;
@@ -58,8 +71,11 @@ class JobQueue {
   };
   void work();
 
+  void record(const char* what, const Result<void>& written) const;
+
   Run run_;
   ForgeFor forge_for_;
+  std::optional<Recording> recording_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable idle_;

@@ -46,6 +46,29 @@ std::vector<ModelCall> model_call_records(const std::vector<providers::ProviderC
   return records;
 }
 
+Result<policy::History> session_history(SessionStore& store, const Event& event,
+                                        std::int64_t pull_request, const std::string& head_sha,
+                                        TimePoint now) {
+  policy::History history;
+  const std::string& repo = event.repo.full_name;
+  if (!head_sha.empty()) {
+    auto attempts = store.count_ci_fix_attempts(event.instance, repo, head_sha);
+    if (!attempts) return tl::unexpected(attempts.error());
+    history.attempts_for_sha = *attempts;
+  }
+  if (pull_request > 0) {
+    auto attempts = store.count_pull_request_attempts(event.instance, repo, pull_request);
+    if (!attempts) return tl::unexpected(attempts.error());
+    history.attempts_for_pull_request = *attempts;
+  }
+  auto usage = store.monthly_usage(event.instance, repo, now);
+  if (!usage) return tl::unexpected(usage.error());
+  history.month.cost = usage->cost;
+  history.month.tokens = usage->input_tokens + usage->output_tokens;
+  history.month.runner_minutes = static_cast<std::int64_t>(usage->runner_minutes);
+  return history;
+}
+
 SessionUpdate agent_result_update(const runner::AgentResult& result, const ServerConfig& config) {
   SessionUpdate update;
   update.calls = model_call_records(result.calls, config);

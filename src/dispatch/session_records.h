@@ -24,6 +24,11 @@ SessionDecision decision_record(const policy::PolicyDecision& decision);
 std::vector<ModelCall> model_call_records(const std::vector<providers::ProviderCall>& calls,
                                           const ServerConfig& config);
 
+// The attempts and monthly spending the policy weighs, from the sessions table.
+Result<policy::History> session_history(SessionStore& store, const Event& event,
+                                        std::int64_t pull_request, const std::string& head_sha,
+                                        TimePoint now);
+
 // The agent's calls, commands, instructions, summary, wall time and transcript.
 SessionUpdate agent_result_update(const runner::AgentResult& result, const ServerConfig& config);
 

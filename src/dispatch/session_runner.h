@@ -25,7 +25,6 @@
 
 namespace forgehand {
 
-
 struct SessionReport {
   SessionState state = SessionState::failed;
   std::string summary;  // the runner's summary, redacted
