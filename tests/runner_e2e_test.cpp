@@ -107,9 +107,10 @@ SandboxConfig sandbox_config() {
 
 }  // namespace
 
+// No ';' in the name: CMake would cut the ctest entry there and run nothing.
 TEST_CASE(
-    "runner e2e: a scripted model fixes a failing unit test; the fix passes in the sandbox "
-    "and is published with its attribution") {
+    "runner e2e: a scripted model fixes a failing unit test, which then passes in the sandbox, "
+    "and publish pushes exactly the fix with its attribution") {
   testing::GitServer git;
   git.create_repo(kRepo);
   std::map<std::string, std::optional<std::string>> files = fixture_repository("stats");
