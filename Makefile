@@ -25,6 +25,7 @@ test: build
 bench: build
 	bench/ingest
 	bench/triage
+	bench/workspace
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -474,3 +474,22 @@ TEST_CASE("workspace: https remotes are verified against the configured CA bundl
   REQUIRE_FALSE(second.has_value());
   CHECK(second.error().code == ErrorCode::config);
 }
+
+TEST_CASE(
+    "workspace: a checkout applies .gitattributes filters, and writes blobs as stored "
+    "without any") {
+  WorkspaceFixture f;
+  f.server.commit(kRepo, "main", {{"crlf.txt", "stored\r\n"}, {"lf.txt", "one\ntwo\n"}});
+  Checkout plain = f.prepare("s-plain");
+  CHECK(testing::read_file(plain.path + "/crlf.txt") == "stored\r\n");
+  CHECK(testing::read_file(plain.path + "/lf.txt") == "one\ntwo\n");
+  CHECK(git_in(plain.path, {"status", "--porcelain"}).empty());
+
+  // In a subdirectory, so the check looks beyond the root.
+  f.server.commit(kRepo, "main",
+                  {{"docs/.gitattributes", "*.txt eol=crlf\n"}, {"docs/notes.txt", "one\ntwo\n"}});
+  Checkout filtered = f.prepare("s-filtered");
+  CHECK(testing::read_file(filtered.path + "/docs/notes.txt") == "one\r\ntwo\r\n");
+  CHECK(testing::read_file(filtered.path + "/lf.txt") == "one\ntwo\n");
+  CHECK(git_in(filtered.path, {"status", "--porcelain"}).empty());
+}

@@ -151,8 +151,10 @@ Result<AgentResult> Agent::run(const AgentRun& run, providers::SessionLedger& le
 
   ChatRequest request;
   request.tools = tools->definitions();
-  request.messages.push_back({Role::system, *system});
-  request.messages.push_back({Role::user, task_message(run.task)});
+  // Redacted like every tool result, since both leave the process towards a model provider: the
+  // task can quote a CI log or a comment that carries a token, the guidance is repository text.
+  request.messages.push_back({Role::system, redact(*system)});
+  request.messages.push_back({Role::user, redact(task_message(run.task))});
   note(TranscriptKind::system, request.messages[0].content);
   note(TranscriptKind::user, request.messages[1].content);
 

@@ -283,6 +283,29 @@ Result<RepositoryPtr> clone_from_mirror(const fs::path& mirror, const fs::path& 
   return RepositoryPtr(repository);
 }
 
+// Whether any directory of `commit`'s tree has a .gitattributes file. Only such a file can make
+// checkout filters (eol conversion, ident) do anything here: the checkout's configuration is
+// fresh, and libgit2 reads no system or global files (initialize_git). Looking attributes up for
+// every file is about a sixth of a large checkout's time.
+Result<bool> has_attributes(git_commit* commit) {
+  git_tree* tree = nullptr;
+  if (int result = git_commit_tree(&tree, commit); result < 0) {
+    return tl::unexpected(git_failure(result, "workspace: read the base tree"));
+  }
+  TreePtr owned(tree);
+  bool found = false;
+  auto visit = [](const char*, const git_tree_entry* entry, void* payload) {
+    if (std::strcmp(git_tree_entry_name(entry), ".gitattributes") != 0) return 0;
+    *static_cast<bool*>(payload) = true;
+    return -1;  // found: stop walking
+  };
+  int result = git_tree_walk(tree, GIT_TREEWALK_PRE, visit, &found);
+  if (result < 0 && !found) {
+    return tl::unexpected(git_failure(result, "workspace: walk the base tree"));
+  }
+  return found;
+}
+
 Result<void> start_branch(git_repository* repository, const std::string& branch,
                           const std::string& base_sha) {
   std::string what = "workspace: branch " + branch;
@@ -302,8 +325,11 @@ Result<void> start_branch(git_repository* repository, const std::string& branch,
   if (int result = git_repository_set_head(repository, git_reference_name(reference)); result < 0) {
     return tl::unexpected(git_failure(result, what));
   }
+  auto attributes = has_attributes(base.get());
+  if (!attributes) return tl::unexpected(attributes.error());
   git_checkout_options checkout = GIT_CHECKOUT_OPTIONS_INIT;
   checkout.checkout_strategy = GIT_CHECKOUT_FORCE;
+  checkout.disable_filters = *attributes ? 0 : 1;
   if (int result = git_checkout_head(repository, &checkout); result < 0) {
     return tl::unexpected(git_failure(result, what + ": check out"));
   }

@@ -16,8 +16,9 @@ void invalid(httplib::Response& res, int status, const std::string& message, con
       "application/json");
 }
 
-// The reference's rules for the fields forgehand sends.
-std::string problem_with(const json& body, bool azure) {
+}  // namespace
+
+std::string chat_request_problem(const json& body, bool azure) {
   if (!body.is_object()) return "We could not parse the JSON body of your request.";
   if (!azure && !body.contains("model")) return "you must provide a model parameter";
   if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty()) {
@@ -49,6 +50,8 @@ std::string problem_with(const json& body, bool azure) {
   }
   return {};
 }
+
+namespace {
 
 json answer(const json& body, const std::string& model) {
   const json& last = body["messages"].back();
@@ -87,7 +90,7 @@ FakeOpenAi::FakeOpenAi(bool require_key) {
           return;
         }
         auto body = json::parse(req.body, nullptr, false);
-        if (auto problem = problem_with(body, false); !problem.empty()) {
+        if (auto problem = chat_request_problem(body, false); !problem.empty()) {
           invalid(res, 400, problem, "invalid_request_error");
           return;
         }
@@ -104,7 +107,7 @@ FakeOpenAi::FakeOpenAi(bool require_key) {
                    return;
                  }
                  auto body = json::parse(req.body, nullptr, false);
-                 if (auto problem = problem_with(body, true); !problem.empty()) {
+                 if (auto problem = chat_request_problem(body, true); !problem.empty()) {
                    invalid(res, 400, problem, "invalid_request_error");
                    return;
                  }

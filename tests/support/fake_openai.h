@@ -5,9 +5,17 @@
 // and answers: with a call to the first tool when tools are offered, with text once a tool result
 // comes back or when there are no tools. Thread-safe.
 
+#include <nlohmann/json.hpp>
+#include <string>
+
 #include "support/fake_server.h"
 
 namespace forgehand::testing {
+
+// What is wrong with a Chat Completions request body by the reference's rules for the fields
+// forgehand sends (OpenAI's error message), or "" when nothing is. Azure takes the model from the
+// deployment in the path.
+std::string chat_request_problem(const nlohmann::json& body, bool azure);
 
 class FakeOpenAi final : public FakeServer {
  public:
