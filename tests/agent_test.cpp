@@ -376,7 +376,7 @@ TEST_CASE("agent: the same tool call over and over is stopped before it runs aga
   CHECK(result.commands.size() == 2);
 }
 
-TEST_CASE("agent: the transcript and summary are redacted; the model saw no secret either") {
+TEST_CASE("agent: the transcript and summary are redacted, the model saw no secret either") {
   Rig rig;
   const std::string token = "ghp_" + std::string(36, 'A');
   write(rig.checkout.root + "/config.env", "GITHUB_TOKEN=" + token + "\n");

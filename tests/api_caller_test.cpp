@@ -80,7 +80,7 @@ TEST_CASE("429 waits for Retry-After, then succeeds") {
   CHECK(rig.sleeper.slept() == std::vector<std::chrono::milliseconds>{3000ms});
 }
 
-TEST_CASE("GitHub's secondary rate limit 403 waits; a reset too far away fails clearly") {
+TEST_CASE("GitHub's secondary rate limit 403 waits, a reset too far away fails clearly") {
   Rig rig;
   rig.http.then(
       403,

@@ -113,7 +113,7 @@ TEST_CASE("an allowed fix starts with the failed jobs and a triaged excerpt") {
   CHECK_FALSE(session.acknowledgement.id.empty());
 }
 
-TEST_CASE("one automatic attempt per head commit; a moved-on pull request is left alone") {
+TEST_CASE("one automatic attempt per head commit, a moved-on pull request is left alone") {
   Rig rig(kAllowForks);
   rig.github.set_file(".forgehand.yml", "main", "ci_fix: true\n");
   rig.history.attempts_for_sha = 1;

@@ -127,7 +127,7 @@ TEST_CASE("explain replies with the decision, its route and its reasons") {
   CHECK(rig.started.empty());
 }
 
-TEST_CASE("a fix without write access is denied with the reason; nothing starts") {
+TEST_CASE("a fix without write access is denied with the reason, nothing starts") {
   Rig rig;
   auto outcome = rig.handle(rig.comment("reader", "@forgehand fix the flaky test"));
   CHECK(outcome.kind == CommentOutcome::Kind::denied);
@@ -164,7 +164,7 @@ TEST_CASE("an allowed fix is acknowledged with its session and route, then start
   CHECK(bodies[0].find("HTML comment") != std::string::npos);
 }
 
-TEST_CASE("a broken .forgehand.yml denies with its errors; a widening value is reported") {
+TEST_CASE("a broken .forgehand.yml denies with its errors, a widening value is reported") {
   Rig rig;
   rig.github.set_file(".forgehand.yml", "main", "comands: true\n");
   auto broken = rig.handle(rig.comment("maintainer", "@forgehand fix it"));

@@ -60,7 +60,7 @@ TEST_CASE("retry delays double up to the maximum") {
   CHECK(retry_delay(options, 30) == 60s);
 }
 
-TEST_CASE("a handled delivery is done; the handler sees it whole") {
+TEST_CASE("a handled delivery is done, the handler sees it whole") {
   Rig rig;
   rig.record("ok-1");
   std::vector<std::string> seen;

@@ -88,7 +88,7 @@ TEST_CASE("without credentials, API verbs fail with a config error naming the in
   }
 }
 
-TEST_CASE("check runs are GitHub's; elsewhere not_supported says what to use") {
+TEST_CASE("check runs are GitHub's, elsewhere not_supported says what to use") {
   Dependencies deps;
   for (ForgeKind kind : {ForgeKind::gitlab, ForgeKind::gitea, ForgeKind::forgejo}) {
     auto forge = build({"x", kind, "http://127.0.0.1:1", "", "", {}, Secret("t")}, deps);

@@ -21,7 +21,7 @@ std::string with_password(const testing::GitServer& server, std::string_view rep
 
 }  // namespace
 
-TEST_CASE("git server: clone and push behind basic auth; a wrong password is a 401") {
+TEST_CASE("git server: clone and push behind basic auth, a wrong password is a 401") {
   testing::GitServer server;
   server.create_repo("team/app");
   std::string main = server.commit("team/app", "main", {{"a.txt", "a\n"}}, "first");

@@ -92,7 +92,7 @@ TEST_CASE("pull requests: open (WIP for drafts), get a fork's, find by head comm
         "/api/v1/repos/alice/widgets/pulls?limit=50&page=1&state=open");
 }
 
-TEST_CASE("files come from the raw endpoint; absent is nothing") {
+TEST_CASE("files come from the raw endpoint, absent is nothing") {
   Rig rig;
   auto config = rig.client.read_file(rig.repo, ".forgehand.yml", "main");
   REQUIRE(config.has_value());
@@ -102,7 +102,7 @@ TEST_CASE("files come from the raw endpoint; absent is nothing") {
   CHECK_FALSE(absent->has_value());
 }
 
-TEST_CASE("permission: owner is admin; without admin rights the error says what to do") {
+TEST_CASE("permission: owner is admin, without admin rights the error says what to do") {
   Rig rig;
   CHECK(rig.client.permission(rig.repo, Actor{"alice", "1"}) == Permission::admin);
   CHECK(rig.client.permission(rig.repo, Actor{"bob", "2"}) == Permission::write);

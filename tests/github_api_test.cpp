@@ -243,7 +243,7 @@ TEST_CASE("over real HTTP: a 502 is retried, a secondary rate limit is waited ou
       "github: post comment: HTTP 429: API rate limit exceeded (the service asks to wait 3600 s)");
 }
 
-TEST_CASE("team membership: active members only; pending, outsiders and unknown teams are not") {
+TEST_CASE("team membership: active members only, pending, outsiders and unknown teams are not") {
   Rig rig;
   rig.github.add_team("octo-org", "core");
   rig.github.add_team_member("octo-org", "core", "mona");

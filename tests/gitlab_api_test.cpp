@@ -70,7 +70,7 @@ TEST_CASE("projects without a numeric id are addressed by their encoded path") {
         1);
 }
 
-TEST_CASE("merge requests: open (draft), get (fork), find by commit; a duplicate says why") {
+TEST_CASE("merge requests: open (draft), get (fork), find by commit, a duplicate says why") {
   Rig rig;
   auto opened = rig.client.open_pull_request(
       rig.repo, {"Fix the flaky test", "Summary", "forgehand/fh-1-fix", "main", true});
@@ -104,7 +104,7 @@ TEST_CASE("merge requests: open (draft), get (fork), find by commit; a duplicate
   CHECK((*found)[0].number == 12);
 }
 
-TEST_CASE("files: the raw endpoint with an encoded path; absent is nothing") {
+TEST_CASE("files: the raw endpoint with an encoded path, absent is nothing") {
   Rig rig;
   auto config = rig.client.read_file(rig.repo, ".forgehand.yml", "main");
   REQUIRE(config.has_value());
@@ -128,7 +128,7 @@ TEST_CASE("permission comes from the member's access level") {
         ErrorCode::invalid_argument);
 }
 
-TEST_CASE("failed jobs skip allowed failures; the trace is the log") {
+TEST_CASE("failed jobs skip allowed failures, the trace is the log") {
   Rig rig;
   auto jobs = rig.client.failed_jobs(rig.repo, "1287");
   REQUIRE_MESSAGE(jobs.has_value(), jobs.error().message);
@@ -170,7 +170,7 @@ TEST_CASE("OAuth tokens travel as Bearer") {
   CHECK(sent[0].header("PRIVATE-TOKEN").empty());
 }
 
-TEST_CASE("git credentials: oauth2 and the token; a wrong token is unauthorized") {
+TEST_CASE("git credentials: oauth2 and the token, a wrong token is unauthorized") {
   Rig rig;
   auto credentials = rig.client.git_credentials(rig.repo);
   REQUIRE(credentials.has_value());

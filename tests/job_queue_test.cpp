@@ -57,13 +57,13 @@ struct Rig {
 
 }  // namespace
 
-TEST_CASE("sessions on one repository run one at a time, in order; others run alongside") {
+TEST_CASE("sessions on one repository run one at a time, in order, others run alongside") {
   Rig rig;
   rig.hold = false;
   JobQueue queue(3, rig.run(), rig.forge_for());
   REQUIRE(queue.start(request("a1", "o/a", 1)));
   REQUIRE(queue.start(request("a2", "o/a", 2)));
-  REQUIRE(queue.start(request("a3", "o/a", 1)));
+  REQUIRE(queue.start(request("a3", "o/a", 3)));
   queue.drain();
   std::vector<std::string> a_order;
   for (const std::string& id : rig.order) a_order.push_back(id);
@@ -71,7 +71,7 @@ TEST_CASE("sessions on one repository run one at a time, in order; others run al
   CHECK(rig.most_running_per_repo == 1);
 }
 
-TEST_CASE("status and cancel answer for the thread; a queued session can be cancelled") {
+TEST_CASE("status and cancel answer for the thread, a queued session can be cancelled") {
   Rig rig;
   JobQueue queue(1, rig.run(), rig.forge_for());
   REQUIRE(queue.start(request("r1", "o/a", 7)));
@@ -92,7 +92,7 @@ TEST_CASE("status and cancel answer for the thread; a queued session can be canc
   CHECK(queue.start(unknown).error().code == ErrorCode::not_found);
 }
 
-TEST_CASE("cancel stops a running session; a newer command replaces the one on its thread") {
+TEST_CASE("cancel stops a running session, a newer command replaces the one on its thread") {
   Rig rig;
   JobQueue queue(1, rig.run(), rig.forge_for());
   REQUIRE(queue.start(request("c1", "o/a", 7)));

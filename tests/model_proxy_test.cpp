@@ -188,7 +188,7 @@ TEST_CASE("tool calls and tool results cross the proxy into another provider's f
   CHECK(result_turn["content"][0]["tool_use_id"] == "toolu_01");
 }
 
-TEST_CASE("a rate-limited first provider fails over; the answer names the model that gave it") {
+TEST_CASE("a rate-limited first provider fails over, the answer names the model that gave it") {
   ProxyRig rig;
   auto ledger = std::make_shared<SessionLedger>();
   auto grant = rig.proxy().grant("s-1", rig.main_route(), ledger);

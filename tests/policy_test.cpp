@@ -90,7 +90,7 @@ TEST_CASE("without a policy, write access may use the default route for every ta
         "route default: the server's default for tasks on pull requests on default repositories");
 }
 
-TEST_CASE("later rules win key by key; globs match owner/repo without case") {
+TEST_CASE("later rules win key by key, globs match owner/repo without case") {
   ServerConfig config = server(kPolicy);
   auto pub = server_policy(config, "gh", "other/lib");
   CHECK(pub.sensitivity == "public");
@@ -204,7 +204,7 @@ TEST_CASE("no route for the task is a denial, not a silent default") {
        "\"internal\" in policy.routes");
 }
 
-TEST_CASE("a fork under review_only is allowed without pushing; allowlisted teams count") {
+TEST_CASE("a fork under review_only is allowed without pushing, allowlisted teams count") {
   ServerConfig config = server(kPolicy);
   PolicyRequest request = comment(Permission::admin);
   request.repo = "acme/secret-plans";
@@ -219,7 +219,7 @@ TEST_CASE("a fork under review_only is allowed without pushing; allowlisted team
         "the pull request comes from a fork: review only, nothing is pushed");
 }
 
-TEST_CASE("a repository narrows; a value that widens is rejected with where and why") {
+TEST_CASE("a repository narrows, a value that widens is rejected with where and why") {
   ServerConfig config = server(kPolicy + R"(    - match: {repos: [acme/app]}
       users: [alice, bob]
       ci_fix: true

@@ -29,7 +29,7 @@ bool contains(const std::string& text, std::string_view part) {
 
 }  // namespace
 
-TEST_CASE("providers: defaults per kind, prices, boundary; routes in order") {
+TEST_CASE("providers: defaults per kind, prices, boundary, routes in order") {
   auto config = parse_server_config(kInstance + R"(providers:
   - name: openai
     kind: openai

@@ -104,7 +104,7 @@ TEST_CASE("429, 5xx, connection errors and timeouts fail over, in order, each re
         "failed; azure gpt-4o-prod: timed out");
 }
 
-TEST_CASE("a refused key fails over only where configured; a bad request never does") {
+TEST_CASE("a refused key fails over only where configured, a bad request never does") {
   ScriptedProvider revoked("openai", "gpt-4o",
                            {http_error(ErrorCode::unauthorized, 401, "bad key"),
                             http_error(ErrorCode::unauthorized, 401, "bad key")});

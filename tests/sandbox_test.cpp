@@ -141,7 +141,7 @@ TEST_CASE("sandbox: a command runs in the workdir, and its files reach the host"
   CHECK(testing::read_file(work.path + "/made.txt") == "made\n");
 }
 
-TEST_CASE("sandbox: without network a host loopback port is unreachable; with it, reachable") {
+TEST_CASE("sandbox: without network a host loopback port is unreachable, with it, reachable") {
   Workdir work;
   Listener listener;
   std::string script =
@@ -214,7 +214,7 @@ TEST_CASE("sandbox: a shared directory below /tmp is writable inside at its own 
   }
 }
 
-TEST_CASE("sandbox: the environment is cleared; passed variables arrive but stay off argv") {
+TEST_CASE("sandbox: the environment is cleared, passed variables arrive but stay off argv") {
   Workdir work;
   setenv("FORGEHAND_PLANTED_SECRET", "planted-secret-value-1234", 1);
   SandboxResult result =

@@ -36,7 +36,7 @@ const TimePoint kLater = TimePoint(1'900'000'000s);
 
 }  // namespace
 
-TEST_CASE("a delivery is recorded once; the same id again is a duplicate") {
+TEST_CASE("a delivery is recorded once, the same id again is a duplicate") {
   testing::TempDir dir;
   auto store = open_store(dir);
   CHECK(store->record_delivery(make_delivery("d-1")) == RecordOutcome::recorded);

@@ -190,7 +190,7 @@ TEST_CASE("workspace: fetches only the refs a job names and keeps only those in 
   CHECK(has_object(f.mirror(), pr));
 }
 
-TEST_CASE("workspace: a commit id is fetched by id; a later upstream commit reaches the mirror") {
+TEST_CASE("workspace: a commit id is fetched by id, a later upstream commit reaches the mirror") {
   WorkspaceFixture f;
   std::string other = f.server.commit(kRepo, "other", {{"other.txt", "x\n"}}, "other", "main");
   Checkout at_commit = f.prepare("s1", {"main", other}, other);
@@ -322,7 +322,7 @@ TEST_CASE("workspace: a mirror locked by another process makes prepare wait, the
   CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(300));
 }
 
-TEST_CASE("workspace: a session's checkout in use is not replaced; a finished one is") {
+TEST_CASE("workspace: a session's checkout in use is not replaced, a finished one is") {
   WorkspaceFixture f;
   std::optional<Checkout> first = f.prepare("s1");
   std::ofstream(fs::path(first->path) / "scratch.txt") << "work in progress";
