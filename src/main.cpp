@@ -6,14 +6,18 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <sstream>
+#include <stop_token>
+#include <thread>
 
 #include "audit/audit_commands.h"
 #include "config/server_config.h"
@@ -269,6 +273,22 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
     std::fprintf(stderr, "%s\n", workspace.error().message.c_str());
     return 2;
   }
+  // Old mirrors and job directories go by age and size: once at start, then hourly.
+  // A jthread, so every return below stops and joins it.
+  std::jthread eviction([&workspace](std::stop_token stop) {
+    std::mutex mutex;
+    std::condition_variable_any wake;
+    std::unique_lock lock(mutex);
+    while (!stop.stop_requested()) {
+      if (auto report = (*workspace)->evict(); !report) {
+        log::warn("workspace eviction failed", {{"error", report.error().message}});
+      } else if (!report->removed.empty()) {
+        log::info("workspaces evicted",
+                  {{"removed", report->removed.size()}, {"bytes_freed", report->bytes_freed}});
+      }
+      wake.wait_for(lock, stop, std::chrono::hours(1), [] { return false; });
+    }
+  });
   runner::ProcessSandbox sandbox(config->sandbox);
   SessionRunner sessions(SessionRunnerDeps{*config, **models, **workspace, sandbox, model_proxy,
                                            *templates, system_clock()});
@@ -345,6 +365,7 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
   server.stop();
   workers.stop();
   jobs.reset();  // lets running sessions finish; they use the adapters and the proxy
+  eviction.request_stop();
   model_proxy.stop();
   store->reset();  // drains the writer queue and closes the database
   log::info("stopped");
