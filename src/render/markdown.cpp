@@ -4,6 +4,8 @@
 #include <array>
 #include <cstdint>
 
+#include "util/utf8.h"
+
 namespace forgehand::render {
 
 namespace {
@@ -13,28 +15,8 @@ constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 // the same, and no forge's mention or closing-keyword pattern matches across it.
 constexpr std::string_view kBreak = "&#8203;";
 
-struct Decoded {
-  char32_t cp = 0;
-  std::size_t length = 1;
-  bool valid = false;
-};
-
-// One UTF-8 sequence at `pos`; overlong forms, surrogates and values past U+10FFFF are invalid.
-Decoded decode(std::string_view text, std::size_t pos) {
-  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  unsigned char lead = byte(pos);
-  if (lead < 0x80) return {lead, 1, true};
-  std::size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 0;
-  if (length == 0 || lead > 0xF4 || pos + length > text.size()) return {};
-  char32_t cp = lead & (0x7F >> length);
-  for (std::size_t i = 1; i < length; ++i) {
-    if ((byte(pos + i) & 0xC0) != 0x80) return {};
-    cp = (cp << 6) | (byte(pos + i) & 0x3F);
-  }
-  constexpr std::array<char32_t, 5> kMinimum = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMinimum[length] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return {};
-  return {cp, length, true};
-}
+using utf8::decode;
+using utf8::Decoded;
 
 bool is_bidi_control(char32_t cp) {
   return cp == 0x061C || cp == 0x200E || cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) ||
