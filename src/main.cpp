@@ -252,7 +252,6 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
       return 2;
     }
   }
-  // Triggers and policy decide what an event leads to; until they exist, events are logged.
   std::vector<std::string> template_warnings;
   auto templates = config->templates_dir.empty()
                        ? render::TemplateSet::builtin()
@@ -330,9 +329,9 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
           return {};
         }
         if (!outcome) return tl::unexpected(outcome.error());
-        log::info("comment handled", {{"delivery", event.delivery_id},
-                                      {"outcome", to_string(outcome->kind)},
-                                      {"detail", outcome->detail}});
+        log::info("event handled", {{"delivery", event.delivery_id},
+                                    {"outcome", to_string(outcome->kind)},
+                                    {"detail", outcome->detail}});
         return {};
       });
   DeliveryWorkers workers(

@@ -31,9 +31,18 @@ JobQueue::~JobQueue() {
   for (std::thread& worker : workers_) worker.join();
 }
 
+void JobQueue::finish_unstarted(const std::string& session_id, const std::string& why) const {
+  log::info("session cancelled before it started", {{"session", session_id}, {"why", why}});
+  if (recording_) {
+    record("finish", recording_->store.finish_session(session_id, SessionState::cancelled, why,
+                                                      recording_->clock.now()));
+  }
+}
+
 void JobQueue::record(const char* what, const Result<void>& written) const {
-  if (!written)
+  if (!written) {
     log::warn("could not record the session", {{"step", what}, {"error", written.error().message}});
+  }
 }
 
 Result<void> JobQueue::start(const SessionRequest& request) {
@@ -48,14 +57,14 @@ Result<void> JobQueue::start(const SessionRequest& request) {
       return tl::unexpected(created.error());
     }
   }
+  std::vector<std::string> replaced;
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return fail(ErrorCode::unavailable, "forgehand is stopping");
     std::string thread = thread_key(request.event);
     std::erase_if(queued_, [&](const Job& job) {
       if (job.thread != thread) return false;
-      log::info("session replaced before it started",
-                {{"session", job.request.session_id}, {"by", request.session_id}});
+      replaced.push_back(job.request.session_id);
       return true;
     });
     if (auto running = running_.find(thread); running != running_.end()) {
@@ -64,6 +73,9 @@ Result<void> JobQueue::start(const SessionRequest& request) {
                 {{"session", running->second.session_id}, {"by", request.session_id}});
     }
     queued_.push_back(Job{request, std::move(thread)});
+  }
+  for (const std::string& id : replaced) {
+    finish_unstarted(id, "replaced by session " + request.session_id + " before it started");
   }
   wake_.notify_one();
   return {};
@@ -156,6 +168,7 @@ std::string JobQueue::cancel(const Event& event) {
     if (it->thread == key) {
       std::string id = it->request.session_id;
       queued_.erase(it);
+      finish_unstarted(id, "cancelled by @" + event.actor.login + " before it started");
       return "Cancelled session `" + id + "` before it started.";
     }
   }

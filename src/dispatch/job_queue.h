@@ -72,6 +72,7 @@ class JobQueue {
   void work();
 
   void record(const char* what, const Result<void>& written) const;
+  void finish_unstarted(const std::string& session_id, const std::string& why) const;
 
   Run run_;
   ForgeFor forge_for_;
