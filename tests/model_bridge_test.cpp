@@ -116,25 +116,6 @@ std::string payload_for(int i) {
   return payload;
 }
 
-// Processes (not zombies) whose command line contains `marker`.
-int living_processes_with(std::string_view marker) {
-  int found = 0;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    std::string name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream cmdline(entry.path() / "cmdline", std::ios::binary);
-    std::string text((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
-    if (!contains(text, marker)) continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string line;
-    std::getline(stat, line);
-    auto close = line.rfind(')');
-    if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z') continue;
-    ++found;
-  }
-  return found;
-}
-
 }  // namespace
 
 TEST_CASE("bridge: relays bytes both ways for many concurrent connections, then closes") {
@@ -247,10 +228,10 @@ TEST_CASE("bridge: with a command, forgehand model-bridge listens first and dies
         temp.file("logs"));
     CHECK(bridged.wait() == 0);
     CHECK(bridged.stdout_text() == "pong Bearer fh_proxy_x");
-    int left = living_processes_with(socket);
+    int left = testing::living_processes_with(socket);
     for (int i = 0; i < 100 && left > 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      left = living_processes_with(socket);
+      left = testing::living_processes_with(socket);
     }
     CHECK(left == 0);
   }

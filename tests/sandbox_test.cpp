@@ -15,6 +15,7 @@
 
 #include "config/server_config.h"
 #include "support/fixtures.h"
+#include "support/process.h"
 #include "util/unique_fd.h"
 
 using namespace forgehand;
@@ -55,31 +56,12 @@ SandboxResult run(const SandboxConfig& config, const std::string& workdir, std::
 
 std::uint32_t expected_uid() { return geteuid() == 0 ? 65534 : geteuid(); }
 
-// Processes (not zombies) whose command line contains `marker`.
-int living_processes_with(std::string_view marker) {
-  int found = 0;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    std::string name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream cmdline(entry.path() / "cmdline", std::ios::binary);
-    std::string text((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
-    if (!contains(text, marker)) continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string line;
-    std::getline(stat, line);
-    auto close = line.rfind(')');
-    if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z') continue;
-    ++found;
-  }
-  return found;
-}
-
 // Processes killed by SIGKILL vanish asynchronously; give them a bounded moment.
 int survivors_after_grace(std::string_view marker) {
-  for (int i = 0; i < 100 && living_processes_with(marker) > 0; ++i) {
+  for (int i = 0; i < 100 && testing::living_processes_with(marker) > 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return living_processes_with(marker);
+  return testing::living_processes_with(marker);
 }
 
 class Listener {
@@ -336,7 +318,7 @@ TEST_CASE("sandbox: a timeout kills the whole tree, background and re-sessioned 
   CHECK(result.duration < std::chrono::seconds(5));
   CHECK(contains(describe(result), "timed out after"));
   // The pid namespace is empty by the time run() returns.
-  CHECK(living_processes_with("4242.") == 0);
+  CHECK(testing::living_processes_with("4242.") == 0);
 }
 
 TEST_CASE("sandbox: cancelling kills the whole tree at once") {
@@ -363,7 +345,7 @@ TEST_CASE("sandbox: cancelling kills the whole tree at once") {
   CHECK_FALSE(result->succeeded());
   CHECK(result->duration < std::chrono::seconds(5));
   CHECK(contains(describe(*result), "cancelled after"));
-  CHECK(living_processes_with("4545.") == 0);
+  CHECK(testing::living_processes_with("4545.") == 0);
 }
 
 TEST_CASE("sandbox: a background process does not outlive its command") {
@@ -371,7 +353,7 @@ TEST_CASE("sandbox: a background process does not outlive its command") {
   SandboxResult result = run(test_config(), work.path, "sleep 4343.1 & echo started");
   CHECK(result.succeeded());
   CHECK(result.duration < std::chrono::seconds(5));
-  CHECK(living_processes_with("4343.") == 0);
+  CHECK(testing::living_processes_with("4343.") == 0);
 }
 
 TEST_CASE("sandbox: output past the limit keeps head and tail around a marker") {

@@ -5,9 +5,14 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace forgehand::testing {
+
+// Processes (not zombies) on this machine whose command line contains `marker`: how a test checks
+// that a killed process tree left nothing behind.
+int living_processes_with(std::string_view marker);
 
 class ChildProcess {
  public:
