@@ -337,6 +337,7 @@ TEST_CASE("sandbox: cancelling kills the whole tree at once") {
                                  std::chrono::seconds(30),
                                  0,
                                  {},
+                                 {},
                                  &cancel});
   canceller.join();
   REQUIRE(result.has_value());

@@ -723,6 +723,7 @@ ToolResult ToolBox::run(std::string_view command) {
                                              timeout,
                                              limits_.run_output_bytes,
                                              {},
+                                             {},
                                              limits_.cancel});
   if (!result) return refuse("run: " + result.error().message);
   CommandRecord record{{}, result->exit_code, result->signal, result->timed_out, result->duration};

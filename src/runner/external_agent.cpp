@@ -284,6 +284,8 @@ Result<AgentResult> ExternalAgent::run(const AgentRun& run, const std::string& s
   if (!summary_path.empty()) env.emplace_back("FORGEHAND_SUMMARY_FILE", summary_path);
   for (const auto& [name, value] : config_.env) env.emplace_back(name, expand(value, values));
 
+  std::vector<std::string> read_only_files;
+  if (bridge) read_only_files.push_back(options_.bridge_executable);
   auto ran = sandbox_.run(SandboxCommand{std::move(argv),
                                          run.checkout,
                                          options_.network,
@@ -291,6 +293,7 @@ Result<AgentResult> ExternalAgent::run(const AgentRun& run, const std::string& s
                                          timeout,
                                          options_.output_bytes,
                                          {dir.path()},
+                                         std::move(read_only_files),
                                          options_.cancel});
   // Revoked at once (under `sandbox: none` a process the CLI left behind could still use it),
   // but still redacted from what the CLI said and wrote.

@@ -426,7 +426,8 @@ std::string_view step_name(ChildStep step) {
 std::vector<std::string> bubblewrap_args(const std::string& bwrap, const std::string& source,
                                          const std::string& workdir,
                                          const std::vector<std::string>& hidden,
-                                         const std::vector<std::string>& shared, bool network,
+                                         const std::vector<std::string>& shared,
+                                         const std::vector<std::string>& read_only, bool network,
                                          const std::vector<std::string>& argv) {
   std::vector<std::string> args = {bwrap, "--unshare-all"};
   if (network) args.push_back("--share-net");
@@ -439,6 +440,7 @@ std::vector<std::string> bubblewrap_args(const std::string& bwrap, const std::st
   }
   if (!network) args.insert(args.end(), {"--tmpfs", "/run"});
   for (const std::string& path : hidden) args.insert(args.end(), {"--tmpfs", path});
+  for (const std::string& path : read_only) args.insert(args.end(), {"--ro-bind", path, path});
   // Mounted before the workdir, so a workdir below /tmp is not covered by one of them.
   for (const std::string& path : shared) args.insert(args.end(), {"--bind", path, path});
   args.insert(args.end(), {"--bind", source, workdir, "--chdir", workdir, "--json-status-fd",
@@ -570,6 +572,14 @@ Result<SandboxResult> ProcessSandbox::run(const SandboxCommand& command) const {
     }
     shared.push_back(std::move(resolved));
   }
+  std::vector<std::string> read_only;
+  for (const std::string& file : command.read_only_files) {
+    std::string resolved = fs::canonical(file, ec).string();
+    if (ec || !fs::is_regular_file(resolved, ec)) {
+      return fail(ErrorCode::invalid_argument, "sandbox: not an existing file: " + file);
+    }
+    read_only.push_back(std::move(resolved));
+  }
 
   bool isolate = config_.kind == SandboxKind::bubblewrap;
   bool privileged = geteuid() == 0;
@@ -600,7 +610,7 @@ Result<SandboxResult> ProcessSandbox::run(const SandboxCommand& command) const {
       hidden.push_back(resolved);
     }
     args = bubblewrap_args(executable, privileged ? portal.path() : workdir, workdir, hidden,
-                           shared, command.network, command.argv);
+                           shared, read_only, command.network, command.argv);
   } else {
     // Nothing remounts the workdir here, so the sandbox uid must be able to reach it.
     if (privileged) {

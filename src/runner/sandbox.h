@@ -35,6 +35,9 @@ struct SandboxCommand {
   // the private /tmp; under `sandbox: none` they are simply there. Like the workdir, they are
   // handed to the sandbox uid first when forgehand runs as root.
   std::vector<std::string> shared_dirs;
+  // Files that must be visible, read-only, at their own path even where the sandbox replaces a
+  // parent (the forgehand binary that runs the model bridge, built below /tmp in a CI checkout).
+  std::vector<std::string> read_only_files;
   // When set, the command's whole tree is killed as on a timeout once it turns true (a `cancel`
   // or a newer command on the same thread); checked at least every 200 ms.
   const std::atomic<bool>* cancel = nullptr;
