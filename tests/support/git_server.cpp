@@ -157,9 +157,14 @@ GitServer::GitServer(std::chrono::milliseconds request_delay) : request_delay_(r
 }
 
 void GitServer::add_user(std::string_view user, std::string_view password) {
-  // mod_auth's plain backend reads the file at each request.
-  std::ofstream(dir_.path() / "users", std::ios::app)
-      << std::string(user) << ":" << std::string(password) << "\n";
+  // mod_auth's plain backend reads the file at each request and takes a user's first line.
+  fs::path users = dir_.path() / "users";
+  std::string kept;
+  std::istringstream lines(read_file(users));
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with(std::string(user) + ":")) kept += line + "\n";
+  }
+  write_file(users, kept + std::string(user) + ":" + std::string(password) + "\n");
 }
 
 GitServer::~GitServer() { stop(); }

@@ -45,7 +45,8 @@ class GitServer {
   // http://127.0.0.1:<port>/git/<repo>.git
   std::string url(std::string_view repo) const;
   GitCredentials credentials(std::string_view repo, std::string_view password = kPassword) const;
-  // Another account basic auth accepts (a forge adapter's bot and token, say).
+  // An account basic auth accepts (a forge adapter's bot and token, say); replaces the user's
+  // password when it has one.
   void add_user(std::string_view user, std::string_view password);
 
   // An empty bare repository (HEAD: main) that accepts pushes and fetches by commit id.
