@@ -699,6 +699,13 @@ void read_runner(Checker& check, const YAML::Node& node, RunnerConfig& runner) {
 
 }  // namespace
 
+std::vector<std::string> ServerConfig::route_providers(std::string_view route) const {
+  for (const RouteConfig& candidate : routes) {
+    if (candidate.name == route) return candidate.providers;
+  }
+  return {};
+}
+
 const InstanceConfig* ServerConfig::find_instance(std::string_view name) const {
   for (const InstanceConfig& instance : instances) {
     if (instance.name == name) return &instance;

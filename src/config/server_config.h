@@ -151,6 +151,8 @@ struct ServerConfig {
   bool generated_secret = false;
 
   const InstanceConfig* find_instance(std::string_view name) const;
+  // The providers of a route, in the order they are tried; empty for an unknown route.
+  std::vector<std::string> route_providers(std::string_view route) const;
 };
 
 // Parses and validates YAML text. Relative paths are resolved against `base_dir`.

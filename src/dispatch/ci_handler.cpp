@@ -42,17 +42,7 @@ Result<CommentOutcome> CiHandler::handle(const Event& failed, const Forge& forge
                                   : Result<policy::History>(policy::History{});
   if (!history) return tl::unexpected(history.error());
 
-  policy::PolicyRequest request;
-  request.instance = event.instance;
-  request.repo = event.repo.full_name;
-  request.task = TaskType::ci_fix;
-  request.actor = event.actor;
-  request.from_fork = event.from_fork;
-  request.history = *history;
-  request.permission = [&] { return forge.permission(event.repo, event.actor); };
-  request.in_team = [&](const std::string& team) {
-    return forge.is_team_member(event.repo, team, event.actor);
-  };
+  policy::PolicyRequest request = policy_request(event, forge, TaskType::ci_fix, *history);
   policy::PolicyDecision decision =
       policy::decide(config_, request, settings->config ? &*settings->config : nullptr);
   std::string bot = CommentHandler::bot_name(config_.find_instance(event.instance));
@@ -103,11 +93,8 @@ Result<CommentOutcome> CiHandler::handle(const Event& failed, const Forge& forge
                                    "Fix the failing CI: " + event.ci_name,
                                    {},
                                    decision.route,
-                                   {},
+                                   config_.route_providers(decision.route),
                                    decision.rejections};
-  for (const RouteConfig& route : config_.routes) {
-    if (route.name == decision.route) view.route_providers = route.providers;
-  }
   auto body = render::render_view(settings->templates, forge.kind(), view);
   if (!body) return tl::unexpected(body.error());
   auto posted = forge.post_comment(thread, *body);

@@ -27,13 +27,6 @@ std::string task_in_words(TaskType task) {
   return "a task";
 }
 
-std::vector<std::string> route_providers(const ServerConfig& config, const std::string& route) {
-  for (const RouteConfig& candidate : config.routes) {
-    if (candidate.name == route) return candidate.providers;
-  }
-  return {};
-}
-
 }  // namespace
 
 void report_failed_start(const Forge& forge, const IssueRef& thread, const SessionRequest& session,
@@ -121,22 +114,15 @@ Result<CommentOutcome> CommentHandler::handle(const Event& event, const Forge& f
   const render::TemplateSet& templates = settings->templates;
   const auto* run = std::get_if<commands::Run>(&command);
 
-  policy::PolicyRequest request;
-  request.instance = event.instance;
-  request.repo = event.repo.full_name;
-  request.task = event.is_pull_request ? TaskType::comment_task : TaskType::issue_task;
-  request.actor = event.actor;
-  request.from_fork = event.from_fork;
-  if (run && !run->route.empty()) request.requested_route = run->route;
+  policy::History history;
   if (control_.history) {
-    auto history = control_.history(event, event.is_pull_request ? event.number : 0, "");
-    if (!history) return tl::unexpected(history.error());
-    request.history = *history;
+    auto found = control_.history(event, event.is_pull_request ? event.number : 0, "");
+    if (!found) return tl::unexpected(found.error());
+    history = *found;
   }
-  request.permission = [&] { return forge.permission(event.repo, event.actor); };
-  request.in_team = [&](const std::string& team) {
-    return forge.is_team_member(event.repo, team, event.actor);
-  };
+  policy::PolicyRequest request = policy_request(
+      event, forge, event.is_pull_request ? TaskType::comment_task : TaskType::issue_task, history);
+  if (run && !run->route.empty()) request.requested_route = run->route;
   policy::PolicyDecision decision;
   if (!settings->problems.empty()) {
     decision.deny_reason = policy::DenyReason::check_failed;
@@ -157,7 +143,7 @@ Result<CommentOutcome> CommentHandler::handle(const Event& event, const Forge& f
                              decision.allowed,
                              task_in_words(decision.task),
                              decision.route,
-                             route_providers(config_, decision.route),
+                             config_.route_providers(decision.route),
                              reasons,
                              {}};
     if (decision.allowed) {
@@ -198,7 +184,7 @@ Result<CommentOutcome> CommentHandler::handle(const Event& event, const Forge& f
                                    run->instructions,
                                    run->removed,
                                    decision.route,
-                                   route_providers(config_, decision.route),
+                                   config_.route_providers(decision.route),
                                    decision.rejections};
   auto acknowledged = post(render::render_view(templates, kind, view));
   if (!acknowledged) return tl::unexpected(acknowledged.error());

@@ -2,6 +2,24 @@
 
 namespace forgehand {
 
+policy::PolicyRequest policy_request(const Event& event, const Forge& forge, TaskType task,
+                                     const policy::History& history) {
+  policy::PolicyRequest request;
+  request.instance = event.instance;
+  request.repo = event.repo.full_name;
+  request.task = task;
+  request.actor = event.actor;
+  request.from_fork = event.from_fork;
+  request.history = history;
+  request.permission = [&forge, repo = event.repo, actor = event.actor] {
+    return forge.permission(repo, actor);
+  };
+  request.in_team = [&forge, repo = event.repo, actor = event.actor](const std::string& team) {
+    return forge.is_team_member(repo, team, actor);
+  };
+  return request;
+}
+
 Result<RepositorySettings> read_repository_settings(const Forge& forge, const RepoRef& repo,
                                                     const render::TemplateSet& server_templates) {
   RepositorySettings settings{std::nullopt, {}, server_templates, {}};

@@ -9,6 +9,7 @@
 
 #include "config/repo_config.h"
 #include "forgehand/forge.h"
+#include "policy/policy.h"
 #include "render/templates.h"
 
 namespace forgehand {
@@ -19,6 +20,11 @@ struct RepositorySettings {
   render::TemplateSet templates;      // the server's, with the repository's overrides
   std::vector<std::string> warnings;  // overrides that were not used, and why
 };
+
+// The policy's question for an event: the forge answers the actor's permission and team
+// membership, when a rule needs them. `forge` must outlive the request.
+policy::PolicyRequest policy_request(const Event& event, const Forge& forge, TaskType task,
+                                     const policy::History& history);
 
 // Errors are the forge's (transient ones are worth a retry).
 Result<RepositorySettings> read_repository_settings(const Forge& forge, const RepoRef& repo,
