@@ -231,10 +231,4 @@ Redactor& process_redactor() {
   return redactor;
 }
 
-std::string redact_token_shapes(std::string_view text) {
-  std::vector<Span> spans;
-  find_shapes(text, spans);
-  return apply(text, spans);
-}
-
 }  // namespace forgehand

@@ -39,7 +39,4 @@ Redactor& process_redactor();
 
 inline std::string redact(std::string_view text) { return process_redactor().redact(text); }
 
-// Only the credential shapes, without any registered values (exposed for tests and scanners).
-std::string redact_token_shapes(std::string_view text);
-
 }  // namespace forgehand
