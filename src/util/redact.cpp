@@ -214,7 +214,7 @@ void Redactor::remove(std::string_view value) {
 std::string Redactor::redact(std::string_view text) const {
   std::vector<Span> spans;
   {
-    std::lock_guard lock(mutex_);
+    std::shared_lock lock(mutex_);
     for (const std::string& value : values_) {
       for (std::size_t at = text.find(value); at != std::string_view::npos;
            at = text.find(value, at + value.size())) {

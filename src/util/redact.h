@@ -5,7 +5,7 @@
 // token pasted into an issue, a key a model echoed back) whether or not we know their values.
 // Thread-safe.
 
-#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,7 +29,8 @@ class Redactor {
   std::string redact(std::string_view text) const;
 
  private:
-  mutable std::mutex mutex_;
+  // Every log line is redacted, from many threads at once: readers share the lock.
+  mutable std::shared_mutex mutex_;
   std::vector<std::string> values_;  // longest first, so a value containing another wins
 };
 
