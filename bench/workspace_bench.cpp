@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "runner/index_pack.h"
 #include "runner/workspace.h"
 
 namespace {
@@ -111,7 +112,8 @@ int generate(int files, int commits) {
 int prepare(const std::string& root, const std::string& url, const std::string& user,
             const std::string& session, const std::string& ref) {
   const char* password = std::getenv("FORGEHAND_BENCH_PASSWORD");
-  auto workspace = forgehand::runner::Workspace::open({root});
+  auto workspace =
+      forgehand::runner::Workspace::open({root, "", forgehand::runner::find_git_program()});
   if (!workspace) {
     std::cerr << workspace.error().message << "\n";
     return 1;

@@ -34,6 +34,7 @@
 #include "providers/provider_set.h"
 #include "proxy/model_proxy.h"
 #include "render/templates.h"
+#include "runner/index_pack.h"
 #include "runner/model_bridge.h"
 #include "runner/sandbox.h"
 #include "runner/workspace.h"
@@ -266,11 +267,15 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
   // Raw pointers stay valid when the adapters move into the dispatcher, which outlives sessions.
   std::map<std::string, const Forge*, std::less<>> forge_index;
   for (const auto& forge : *forges) forge_index[forge->instance()] = forge.get();
-  auto workspace = runner::Workspace::open(runner::WorkspaceOptions{
-      (fs::path(config->data_dir) / "workspaces").string(), config->ca_bundle});
+  auto workspace = runner::Workspace::open(
+      runner::WorkspaceOptions{(fs::path(config->data_dir) / "workspaces").string(),
+                               config->ca_bundle, runner::find_git_program()});
   if (!workspace) {
     std::fprintf(stderr, "%s\n", workspace.error().message.c_str());
     return 2;
+  }
+  if ((*workspace)->options().git_program.empty()) {
+    log::info("no git on PATH: fetched packs are indexed by libgit2, on one thread");
   }
   // Old mirrors and job directories go by age and size: once at start, then hourly.
   // A jthread, so every return below stops and joins it.
@@ -647,13 +652,13 @@ int main(int argc, char** argv) {
 
   // The audit commands read the store the server config names, read-only.
   forgehand::audit::AuditOptions audit;
-  auto audit_options = [&](CLI::App* command) {
-    command->add_option("-c,--config", audit.config_path, "Server config whose store to read")
+  auto audit_options = [&](CLI::App* subcommand) {
+    subcommand->add_option("-c,--config", audit.config_path, "Server config whose store to read")
         ->envname("FORGEHAND_CONFIG")
         ->check(CLI::ExistingFile);
-    command->add_option("--data-dir", audit.data_dir, "Data directory for the embedded defaults")
+    subcommand->add_option("--data-dir", audit.data_dir, "Data directory for the embedded defaults")
         ->envname("FORGEHAND_DATA_DIR");
-    command->add_flag("--json", audit.json, "Print JSON instead of a table");
+    subcommand->add_flag("--json", audit.json, "Print JSON instead of a table");
   };
   auto* sessions = app.add_subcommand("sessions", "List sessions, newest first");
   audit_options(sessions);

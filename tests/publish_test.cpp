@@ -56,6 +56,7 @@ struct PublishFixture {
   PublishRequest request() const {
     PublishRequest request;
     request.checkout_path = checkout.path;
+    request.base_objects = checkout.base_objects;
     request.branch = checkout.branch;
     request.base_sha = checkout.base_sha;
     request.remote = server.credentials(kRepo);
@@ -70,7 +71,7 @@ struct PublishFixture {
   }
 
   Result<ChangeSet> inspect(const PublishPolicy& policy = {}) const {
-    return inspect_changes(checkout.path, checkout.base_sha, policy);
+    return inspect_changes(checkout.path, checkout.base_objects, checkout.base_sha, policy);
   }
 };
 
@@ -216,7 +217,8 @@ TEST_CASE("publish: added secrets are refused as file:line, never with the value
   f.write("config/app.ini", "[server]\npassword = planted-secret-value-42\n");
   f.write("src/widget.py", "def widget():\n    return 1\ntoken = '" + shaped + "'\n");
   f.write("docs/readme.md", "nothing to see\n");
-  auto refused = inspect_changes(f.checkout.path, f.checkout.base_sha, {}, redactor);
+  auto refused =
+      inspect_changes(f.checkout.path, f.checkout.base_objects, f.checkout.base_sha, {}, redactor);
   REQUIRE_FALSE(refused.has_value());
   CHECK(refused.error().code == ErrorCode::forbidden);
   CHECK(refused.error().message ==
@@ -232,7 +234,8 @@ TEST_CASE("publish: added secrets are refused as file:line, never with the value
   // A secret only removed is no longer leaving.
   f.write("config/app.ini", "[server]\n");
   f.write("src/widget.py", "def widget():\n    return 2\n");
-  CHECK(inspect_changes(f.checkout.path, f.checkout.base_sha, {}, redactor).has_value());
+  CHECK(inspect_changes(f.checkout.path, f.checkout.base_objects, f.checkout.base_sha, {}, redactor)
+            .has_value());
 }
 
 TEST_CASE("publish: never to the default branch, a protected branch, or outside forgehand/") {
@@ -317,6 +320,55 @@ TEST_CASE("publish: the checkout's own git config and index cannot steer the pus
   REQUIRE_MESSAGE(result.has_value(), result.error().message);
   CHECK(result->changes.files.size() == 1);
   CHECK(f.server.rev_parse(kRepo, "refs/heads/" + f.checkout.branch) == result->sha);
+}
+
+TEST_CASE("publish: the checkout's objects are never read, so rewriting them hides nothing") {
+  PublishFixture f;
+  // An agent changes a workflow, then rewrites the checkout's object store so that the base
+  // commit's id names a commit whose tree already has that change: its own commit's object file
+  // under the base's name, with the packs that held the real base removed.
+  f.write(".github/workflows/ci.yml", "on: pull_request_target\n");
+  std::string git_dir = (fs::path(f.checkout.path) / ".git").string();
+  auto git = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"git",
+                                     "-C",
+                                     f.checkout.path,
+                                     "-c",
+                                     "user.name=agent",
+                                     "-c",
+                                     "user.email=agent@example.com"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    testing::CommandResult result = testing::run_command(argv);
+    REQUIRE_MESSAGE(result.exit_code == 0, result.output);
+    return result.output.substr(0, result.output.find('\n'));
+  };
+  git({"commit", "-q", "-am", "base"});
+  std::string forged = git({"rev-parse", "HEAD"});
+  fs::path objects = fs::path(git_dir) / "objects";
+  auto loose = [&](const std::string& sha) { return objects / sha.substr(0, 2) / sha.substr(2); };
+  fs::create_directories(loose(f.checkout.base_sha).parent_path());
+  fs::rename(loose(forged), loose(f.checkout.base_sha));
+  for (const auto& pack : fs::directory_iterator(objects / "pack")) fs::remove(pack.path());
+
+  auto refused = f.inspect();
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code == ErrorCode::forbidden);
+  CHECK(refused.error().message.find(".github/workflows/ci.yml") != std::string::npos);
+}
+
+TEST_CASE("publish: a checkout whose objects are gone still publishes exactly its changes") {
+  PublishFixture f;
+  fs::path objects = fs::path(f.checkout.path) / ".git" / "objects";
+  fs::remove_all(objects);
+  fs::create_directories(objects / "pack");
+  f.write("src/widget.py", "def widget():\n    return 2\n");
+  auto result = publish(f.request());
+  REQUIRE_MESSAGE(result.has_value(), result.error().message);
+  REQUIRE(result->changes.files.size() == 1);
+  CHECK(result->changes.files[0].path == "src/widget.py");
+  CHECK(f.server.git(kRepo, {"show", result->sha + ":src/widget.py"}) ==
+        "def widget():\n    return 2\n");
+  CHECK(f.server.rev_parse(kRepo, result->sha + "^") == f.main_sha);
 }
 
 TEST_CASE("publish: after a push the token is in no file under the data directory") {

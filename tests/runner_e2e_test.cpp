@@ -226,6 +226,7 @@ TEST_CASE(
 
   PublishRequest request;
   request.checkout_path = checkout->path;
+  request.base_objects = checkout->base_objects;
   request.branch = checkout->branch;
   request.base_sha = checkout->base_sha;
   request.remote = git.credentials(kRepo);

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <thread>
 
+#include "runner/index_pack.h"
 #include "support/fixtures.h"
 #include "support/git_server.h"
 
@@ -202,6 +203,48 @@ TEST_CASE("workspace: a commit id is fetched by id, a later upstream commit reac
   Checkout updated = f.prepare("s2");
   CHECK(updated.base_sha == newer);
   CHECK(testing::read_file(fs::path(updated.path) / "README.md") == "widgets 2\n");
+}
+
+TEST_CASE("workspace: git's index-pack indexes a first fetch and a thin incremental one") {
+  WorkspaceFixture f;
+  std::string git = find_git_program();
+  REQUIRE_FALSE(git.empty());
+  f.workspace = f.open_workspace({.git_program = git});
+  Checkout first = f.prepare("s1");
+  CHECK(first.base_sha == f.main_sha);
+  CHECK(testing::read_file(fs::path(first.path) / "src/widget.py") == "def widget():\n");
+
+  // One new commit on top of what the mirror has: the server sends a thin pack, whose delta
+  // bases index-pack must take from the mirror.
+  std::string body(4000, 'x');
+  f.server.commit(kRepo, "main", {{"src/widget.py", "def widget():\n" + body + "\n"}}, "grow");
+  std::string newer =
+      f.server.commit(kRepo, "main", {{"src/widget.py", "def widget():\n" + body + "y\n"}}, "more");
+  Checkout second = f.prepare("s2");
+  CHECK(second.base_sha == newer);
+  CHECK(testing::read_file(fs::path(second.path) / "src/widget.py") ==
+        "def widget():\n" + body + "y\n");
+  CHECK(testing::run_command({"git", "-C", f.mirror(), "fsck", "--no-dangling"}).exit_code == 0);
+}
+
+TEST_CASE("workspace: an index-pack that fails fails the fetch with what it said") {
+  WorkspaceFixture f;
+  testing::TempDir bin;
+  std::string fake_git = bin.file("git");
+  std::ofstream(fake_git) << "#!/bin/sh\necho 'fatal: pack has bad object at offset 12' >&2\n"
+                             "exit 128\n";
+  fs::permissions(fake_git, fs::perms::owner_all);
+  f.workspace = f.open_workspace({.git_program = fake_git});
+  auto prepared = f.workspace->prepare(f.source(), {"s1", "task", {"main"}, ""});
+  REQUIRE_FALSE(prepared.has_value());
+  CHECK(prepared.error().message.find(
+            "git index-pack exited with 128: fatal: pack has bad object at offset 12") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(fs::path(f.data.file("workspaces")) / "jobs" / "s1-task"));
+
+  // The mirror is only a cache: the next prepare with a working git starts from it.
+  f.workspace = f.open_workspace({.git_program = find_git_program()});
+  CHECK(f.prepare("s2").base_sha == f.main_sha);
 }
 
 TEST_CASE("workspace: a missing ref or base commit is not_found") {

@@ -174,6 +174,7 @@ SessionReport SessionRunner::run(const SessionRequest& request, const Forge& for
 
   runner::PublishRequest publish{
       checkout->path,
+      checkout->base_objects,
       checkout->branch,
       checkout->base_sha,
       *credentials,

@@ -4,6 +4,7 @@
 // credentials. libgit2 objects are never shared between threads: each operation opens its own.
 
 #include <git2.h>
+#include <git2/sys/mempack.h>
 #include <git2/sys/repository.h>
 
 #include <memory>
@@ -21,7 +22,7 @@ namespace forgehand::runner {
 // also stops libgit2 from reading the host's git configuration (a `url.insteadOf` in root's
 // ~/.gitconfig could send a token elsewhere). A non-empty `ca_bundle` becomes libgit2's trust store
 // for https remotes; libgit2 has one per process, so naming a different bundle later is a
-// `config` error.
+// `config` error. Objects read are not re-hashed: see the reasons in git_support.cpp.
 Result<void> initialize_git(const std::string& ca_bundle);
 
 template <class T, void (*Free)(T*)>
@@ -37,6 +38,7 @@ using IndexPtr = std::unique_ptr<git_index, GitFree<git_index, git_index_free>>;
 using DiffPtr = std::unique_ptr<git_diff, GitFree<git_diff, git_diff_free>>;
 using PatchPtr = std::unique_ptr<git_patch, GitFree<git_patch, git_patch_free>>;
 using ReferencePtr = std::unique_ptr<git_reference, GitFree<git_reference, git_reference_free>>;
+using OdbPtr = std::unique_ptr<git_odb, GitFree<git_odb, git_odb_free>>;
 using ConfigPtr = std::unique_ptr<git_config, GitFree<git_config, git_config_free>>;
 using BlobPtr = std::unique_ptr<git_blob, GitFree<git_blob, git_blob_free>>;
 using SignaturePtr = std::unique_ptr<git_signature, GitFree<git_signature, git_signature_free>>;

@@ -1,5 +1,7 @@
 #include "runner/publish.h"
 
+#include <git2/sys/odb_backend.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -73,8 +75,12 @@ bool is_protected(std::string_view path, const PublishPolicy& policy) {
 
 // Opens the checkout's own .git as the repository and the directory as its work tree, with an
 // empty configuration: the agent could have written .git/config (`core.worktree` pointing at the
-// server's files, `url.insteadOf` sending the token elsewhere), so nothing in it is read.
-Result<RepositoryPtr> open_checkout(const std::string& checkout_path) {
+// server's files, `url.insteadOf` sending the token elsewhere), so nothing in it is read. Nor
+// are its objects: libgit2 does not re-hash what it reads (initialize_git), so a base tree the
+// agent rewrote could hide a protected path or a secret from the inspection. Objects are read
+// from `base_objects`, which the agent cannot reach, and new ones are kept in memory.
+Result<RepositoryPtr> open_checkout(const std::string& checkout_path,
+                                    const std::string& base_objects) {
   std::error_code error;
   fs::path root = fs::canonical(checkout_path, error);
   fs::path git_dir = root / ".git";
@@ -96,6 +102,27 @@ Result<RepositoryPtr> open_checkout(const std::string& checkout_path) {
   if (int result = git_repository_set_workdir(repository, root.c_str(), 0); result < 0) {
     return tl::unexpected(git_failure(result, "publish: work tree " + root.string()));
   }
+  if (!fs::is_directory(fs::path(base_objects) / "pack", error)) {
+    return fail(ErrorCode::invalid_argument,
+                "publish: " + base_objects + " is not a repository's object directory");
+  }
+  git_odb* odb = nullptr;
+  if (int result = git_odb_new(&odb); result < 0) {
+    return tl::unexpected(git_failure(result, "publish: object database"));
+  }
+  OdbPtr trusted(odb);
+  git_odb_backend* in_memory = nullptr;
+  if (int result = git_mempack_new(&in_memory); result < 0) {
+    return tl::unexpected(git_failure(result, "publish: in-memory objects"));
+  }
+  if (int result = git_odb_add_backend(odb, in_memory, 1); result < 0) {
+    in_memory->free(in_memory);
+    return tl::unexpected(git_failure(result, "publish: in-memory objects"));
+  }
+  if (int result = git_odb_add_disk_alternate(odb, base_objects.c_str()); result < 0) {
+    return tl::unexpected(git_failure(result, "publish: read " + base_objects));
+  }
+  git_repository_set_odb(repository, odb);
   return owned;
 }
 
@@ -457,10 +484,11 @@ bool path_matches(std::string_view pattern, std::string_view path) {
   return glob(pattern, path);
 }
 
-Result<ChangeSet> inspect_changes(const std::string& checkout_path, const std::string& base_sha,
-                                  const PublishPolicy& policy, const Redactor& redactor) {
+Result<ChangeSet> inspect_changes(const std::string& checkout_path, const std::string& base_objects,
+                                  const std::string& base_sha, const PublishPolicy& policy,
+                                  const Redactor& redactor) {
   if (auto ready = initialize_git(""); !ready) return tl::unexpected(ready.error());
-  auto repository = open_checkout(checkout_path);
+  auto repository = open_checkout(checkout_path, base_objects);
   if (!repository) return tl::unexpected(repository.error());
   auto inspection = inspect(repository->get(), base_sha, policy, redactor);
   if (!inspection) return tl::unexpected(inspection.error());
@@ -482,7 +510,7 @@ Result<PublishResult> publish(const PublishRequest& request, const Redactor& red
   if (auto ready = initialize_git(request.ca_bundle); !ready) {
     return tl::unexpected(ready.error());
   }
-  auto repository = open_checkout(request.checkout_path);
+  auto repository = open_checkout(request.checkout_path, request.base_objects);
   if (!repository) return tl::unexpected(repository.error());
   auto inspection = inspect(repository->get(), request.base_sha, request.policy, redactor);
   if (!inspection) return tl::unexpected(inspection.error());

@@ -62,8 +62,9 @@ struct CommitAttribution {
 
 struct PublishRequest {
   std::string checkout_path;
-  std::string branch;    // must start with "forgehand/"
-  std::string base_sha;  // where the branch started: the new commit's only parent
+  std::string base_objects;  // Checkout::base_objects
+  std::string branch;        // must start with "forgehand/"
+  std::string base_sha;      // where the branch started: the new commit's only parent
   GitCredentials remote;
   CommitAttribution commit;
   PublishPolicy policy;
@@ -80,13 +81,14 @@ struct PublishResult {
 };
 
 // Reads the working tree (new files too, .gitignore respected) into a tree and compares it with
-// the base commit. The checkout's .git/config and .git/index are not read: the agent could have
-// written them.
+// the base commit. The checkout's .git/config, .git/index and objects are not read: the agent
+// could have written them. Every object comes from `base_objects` (Checkout::base_objects) or
+// from the working tree.
 // Errors: `forbidden` listing every protected path touched and every added line that looks like a
 // secret (as file:line, never the value); `payload_too_large` naming the limit passed;
 // `invalid_argument` when the path is not a checkout whose .git is its own.
-Result<ChangeSet> inspect_changes(const std::string& checkout_path, const std::string& base_sha,
-                                  const PublishPolicy& policy,
+Result<ChangeSet> inspect_changes(const std::string& checkout_path, const std::string& base_objects,
+                                  const std::string& base_sha, const PublishPolicy& policy,
                                   const Redactor& redactor = process_redactor());
 
 // inspect_changes, then one commit on top of the base with the trailers Forgehand-Session, Model

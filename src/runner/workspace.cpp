@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "runner/git_support.h"
+#include "runner/index_pack.h"
 #include "util/crypto.h"
 
 namespace forgehand::runner {
@@ -456,10 +457,16 @@ Result<Checkout> Workspace::prepare(const RepoSource& source, const CheckoutRequ
 
     auto mirror = open_mirror(mirror_dir);
     if (!mirror) return tl::unexpected(mirror.error());
+    if (!options_.git_program.empty()) {
+      if (auto indexing = index_packs_with_git(mirror->get(), options_.git_program); !indexing) {
+        return tl::unexpected(indexing.error());
+      }
+    }
     auto tips = fetch_into_mirror(mirror->get(), source, *wanted, options_.max_auth_attempts);
     if (!tips) return tl::unexpected(tips.error());
     checkout.base_sha =
         request.base_sha.empty() ? tips->at(wanted->front().name) : request.base_sha;
+    checkout.base_objects = (mirror_dir / "objects").string();
 
     git_oid base;
     git_oid_fromstr(&base, checkout.base_sha.c_str());

@@ -22,6 +22,9 @@ namespace forgehand::runner {
 struct WorkspaceOptions {
   std::string root;       // <data_dir>/workspaces: holds mirrors/ and jobs/
   std::string ca_bundle;  // trust store for https remotes (ServerConfig::ca_bundle); empty: system
+  // The git that indexes fetched packs on every core (index_pack.h), an absolute path; empty:
+  // libgit2 indexes them on one thread.
+  std::string git_program;
   int max_auth_attempts = 3;
   // How long prepare() waits for another job (or process) using the same mirror.
   std::chrono::milliseconds lock_timeout{std::chrono::minutes(15)};
@@ -51,6 +54,8 @@ struct Checkout {
   std::string path;    // the working tree (absolute)
   std::string branch;  // forgehand/<session>-<slug>
   std::string base_sha;
+  // The mirror's object directory: where publish reads the base from, out of the agent's reach.
+  std::string base_objects;
   std::shared_ptr<void> lease;
 };
 
