@@ -305,6 +305,20 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
         return found == forge_index.end() ? nullptr : found->second;
       },
       JobQueue::Recording{**store, *config, system_clock()});
+  // Before any new delivery: what the last process accepted and did not finish runs now.
+  auto recovered = jobs->recover(
+      [&sessions](const SessionRequest& request, const Forge& forge, const std::string& why) {
+        sessions.abandon(request, forge, why);
+      });
+  if (!recovered) {
+    std::fprintf(stderr, "recover sessions: %s\n", recovered.error().message.c_str());
+    return 2;
+  }
+  if (!recovered->resumed.empty() || !recovered->retried.empty() || !recovered->failed.empty()) {
+    log::info("sessions recovered", {{"resumed", recovered->resumed.size()},
+                                     {"retried", recovered->retried.size()},
+                                     {"failed", recovered->failed.size()}});
+  }
   SessionStore& session_store = **store;
   SessionControl control{
       [&jobs](const SessionRequest& request) { return jobs->start(request); },

@@ -192,7 +192,7 @@ INSERT INTO deliveries (instance, delivery_id, event, headers, body, received_at
   REQUIRE(sqlite3_prepare_v2(db, "SELECT group_concat(version) FROM schema_version", -1, &versions,
                              nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(versions) == SQLITE_ROW);
-  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(versions, 0))) == "1,2");
+  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(versions, 0))) == "1,2,3");
   sqlite3_finalize(versions);
   // A file from a newer forgehand is refused rather than misread.
   REQUIRE(sqlite3_exec(db, "INSERT INTO schema_version VALUES (99, 0)", nullptr, nullptr,
@@ -268,6 +268,26 @@ TEST_CASE("session store: running sessions with an old heartbeat are stale, and 
   CHECK(retried->worker_id == "w2");
   CHECK(retried->error == "worker w1 stopped heartbeating");
   CHECK(store->stale_sessions(kJan31 + 30s)->empty());
+}
+
+TEST_CASE("session store: a session's job is kept with it until it finishes") {
+  testing::TempDir dir;
+  std::string path = dir.file("forgehand.db");
+  {
+    auto store = open_store(path);
+    REQUIRE(store->create_session(queued("fh-1"), R"({"version":1,"what":"one"})"));
+    REQUIRE(store->create_session(queued("fh-2"), R"({"version":1,"what":"two"})"));
+    REQUIRE(store->create_session(queued("fh-3")));
+    REQUIRE(store->start_session("fh-2", "w1", kJan31));
+    REQUIRE(store->finish_session("fh-2", SessionState::succeeded, "", kJan31 + 1s));
+    // A second create of the same id keeps the first job.
+    CHECK(store->create_session(queued("fh-1"), "other").error().code == ErrorCode::conflict);
+  }
+  auto store = open_store(path);
+  CHECK(store->find_session_job("fh-1")->value() == R"({"version":1,"what":"one"})");
+  CHECK_FALSE(store->find_session_job("fh-2")->has_value());
+  CHECK_FALSE(store->find_session_job("fh-3")->has_value());
+  CHECK_FALSE(store->find_session_job("fh-404")->has_value());
 }
 
 TEST_CASE("session store: attempts are counted per failing head sha and per pull request") {

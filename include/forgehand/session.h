@@ -200,9 +200,11 @@ class SessionStore {
   virtual ~SessionStore() = default;
 
   // Records a new session in its state, which must be `queued`, or `denied` for a decision that
-  // refused (finished at once, at `created_at`). Errors: `conflict` when the id exists,
-  // `invalid_argument` for another state.
-  virtual Result<void> create_session(const SessionRecord& session) = 0;
+  // refused (finished at once, at `created_at`), with `job`: what the job system needs to run it
+  // again after a restart (opaque here, kept until the session finishes; empty: nothing).
+  // Errors: `conflict` when the id exists, `invalid_argument` for another state.
+  virtual Result<void> create_session(const SessionRecord& session, std::string_view job) = 0;
+  Result<void> create_session(const SessionRecord& session) { return create_session(session, {}); }
 
   // queued → running on `worker`: counts the attempt, sets started and heartbeat times to `now`.
   // Errors: `not_found`; `conflict` unless it is queued (cancelled meanwhile, another worker has
@@ -244,6 +246,9 @@ class SessionStore {
   // The stored transcript; nullopt when the session has none (or does not exist). Errors:
   // `malformed` when the stored bytes are corrupt.
   virtual Result<std::optional<std::string>> find_transcript(std::string_view id) = 0;
+
+  // The job create_session kept; nullopt once the session has finished, or when none was kept.
+  virtual Result<std::optional<std::string>> find_session_job(std::string_view id) = 0;
 
   // Newest first.
   virtual Result<std::vector<SessionRecord>> list_sessions(const SessionFilter& filter) = 0;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "dispatch/session_job.h"
 #include "dispatch/session_records.h"
 #include "util/log.h"
 
@@ -49,18 +50,27 @@ Result<void> JobQueue::start(const SessionRequest& request) {
   if (forge_for_(request.event.instance) == nullptr) {
     return fail(ErrorCode::not_found, "no forge instance " + request.event.instance);
   }
-  // Recorded before it is queued: the attempt counts and budgets see it from now on.
+  // Recorded before it is queued: the attempt counts and budgets see it from now on, and a
+  // restart finds it.
   if (recording_) {
-    if (auto created =
-            recording_->store.create_session(new_session_record(request, recording_->clock.now()));
+    if (auto created = recording_->store.create_session(
+            new_session_record(request, recording_->clock.now()), session_job_json(request));
         !created) {
       return tl::unexpected(created.error());
     }
   }
-  std::vector<std::string> replaced;
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return fail(ErrorCode::unavailable, "forgehand is stopping");
+  }
+  enqueue(request);
+  return {};
+}
+
+void JobQueue::enqueue(const SessionRequest& request) {
+  std::vector<std::string> replaced;
+  {
+    std::lock_guard lock(mutex_);
     std::string thread = thread_key(request.event);
     std::erase_if(queued_, [&](const Job& job) {
       if (job.thread != thread) return false;
@@ -78,7 +88,85 @@ Result<void> JobQueue::start(const SessionRequest& request) {
     finish_unstarted(id, "replaced by session " + request.session_id + " before it started");
   }
   wake_.notify_one();
-  return {};
+}
+
+Result<JobQueue::Recovery> JobQueue::recover(const Abandon& abandon) {
+  if (!recording_) return fail(ErrorCode::invalid_argument, "recovery needs the sessions table");
+  SessionStore& store = recording_->store;
+  Recovery recovery;
+  auto give_up = [&](const SessionRecord& record, std::optional<SessionRequest> request,
+                     const std::string& why) -> Result<void> {
+    if (auto finished =
+            store.finish_session(record.id, SessionState::failed, why, recording_->clock.now());
+        !finished) {
+      return finished;
+    }
+    recovery.failed.push_back(record.id);
+    log::warn("session failed on recovery", {{"session", record.id}, {"why", why}});
+    if (const Forge* forge = forge_for_(record.instance)) {
+      abandon(request ? *request : request_from_record(record), *forge, why);
+    }
+    return {};
+  };
+
+  auto running = store.list_sessions({.state = SessionState::running});
+  if (!running) return tl::unexpected(running.error());
+  for (const SessionRecord& record : *running) {
+    if (record.attempts >= kMaxAttempts) {
+      auto job = store.find_session_job(record.id);
+      std::optional<SessionRequest> request;
+      if (job && *job) {
+        if (auto parsed = parse_session_job(**job)) request = std::move(*parsed);
+      }
+      if (auto failed =
+              give_up(record, std::move(request),
+                      "forgehand stopped while this session ran, " +
+                          std::to_string(record.attempts) + " times; it is not retried again");
+          !failed) {
+        return tl::unexpected(failed.error());
+      }
+      continue;
+    }
+    if (auto requeued = store.requeue_session(
+            record.id, "forgehand stopped while this session ran; it was retried");
+        !requeued) {
+      return tl::unexpected(requeued.error());
+    }
+    recovery.retried.push_back(record.id);
+  }
+
+  auto queued = store.list_sessions({.state = SessionState::queued});
+  if (!queued) return tl::unexpected(queued.error());
+  std::vector<SessionRecord> oldest_first(queued->rbegin(), queued->rend());
+  std::stable_sort(
+      oldest_first.begin(), oldest_first.end(),
+      [](const SessionRecord& a, const SessionRecord& b) { return a.created_at < b.created_at; });
+  for (const SessionRecord& record : oldest_first) {
+    auto job = store.find_session_job(record.id);
+    if (!job) return tl::unexpected(job.error());
+    Result<SessionRequest> request =
+        *job ? parse_session_job(**job) : fail(ErrorCode::not_found, "no request was kept");
+    if (request && forge_for_(request->event.instance) == nullptr) {
+      request = fail(ErrorCode::not_found, "no forge instance " + request->event.instance);
+    }
+    if (!request) {
+      if (auto failed = give_up(record, std::nullopt,
+                                "forgehand restarted and could not read this session back (" +
+                                    request.error().message + ")");
+          !failed) {
+        return tl::unexpected(failed.error());
+      }
+      continue;
+    }
+    bool retried = std::find(recovery.retried.begin(), recovery.retried.end(), record.id) !=
+                   recovery.retried.end();
+    if (!retried) recovery.resumed.push_back(record.id);
+    log::info("session recovered", {{"session", record.id},
+                                    {"was", retried ? "running" : "queued"},
+                                    {"attempts", record.attempts}});
+    enqueue(*request);
+  }
+  return recovery;
 }
 
 void JobQueue::work() {
@@ -101,13 +189,27 @@ void JobQueue::work() {
     auto cancel = std::make_shared<std::atomic<bool>>(false);
     running_[job.thread] = Running{job.request.session_id, cancel};
     lock.unlock();
+    auto release = [&] {
+      lock.lock();
+      busy_repositories_.erase(repository);
+      running_.erase(job.thread);
+      wake_.notify_all();
+      if (queued_.empty() && running_.empty()) idle_.notify_all();
+    };
 
     const std::string& id = job.request.session_id;
     const std::string worker = "pid" + std::to_string(::getpid());
     std::atomic<bool> finished{false};
     std::thread heartbeat;
     if (recording_) {
-      record("start", recording_->store.start_session(id, worker, recording_->clock.now()));
+      auto started = recording_->store.start_session(id, worker, recording_->clock.now());
+      if (!started && started.error().code == ErrorCode::conflict) {
+        // Finished meanwhile (cancelled, failed on recovery): it must not run.
+        log::info("session not started", {{"session", id}, {"why", started.error().message}});
+        release();
+        continue;
+      }
+      record("start", started);
       // A heartbeat shows the session is alive; a restart finds the silent ones.
       heartbeat = std::thread([this, id, worker, &finished] {
         for (int tick = 0; !finished; ++tick) {
@@ -140,12 +242,7 @@ void JobQueue::work() {
                                    {"state", to_string(report.state)},
                                    {"error", report.error},
                                    {"runner_seconds", report.runner_seconds}});
-
-    lock.lock();
-    busy_repositories_.erase(repository);
-    running_.erase(job.thread);
-    wake_.notify_all();
-    if (queued_.empty() && running_.empty()) idle_.notify_all();
+    release();
   }
 }
 

@@ -5,8 +5,8 @@
 // replaces a queued session and stops a running one, whose sandbox is killed. Answers `status`
 // and `cancel` for a thread. Thread-safe.
 //
-// Queued sessions live in memory: a restart leaves them queued in the sessions table, not run
-// (recovering them from the table is still to come).
+// With recording, every session's request is kept in the sessions table until it finishes, and
+// recover() picks up what a previous process left: nothing accepted is lost to a crash.
 
 #include <atomic>
 #include <condition_variable>
@@ -48,7 +48,8 @@ class JobQueue {
 
   JobQueue(int workers, Run run, ForgeFor forge_for,
            std::optional<Recording> recording = std::nullopt);
-  ~JobQueue();  // finishes running sessions; queued ones are dropped (see above)
+  // Finishes running sessions; queued ones stay queued in the table for the next recover().
+  ~JobQueue();
   JobQueue(const JobQueue&) = delete;
   JobQueue& operator=(const JobQueue&) = delete;
 
@@ -59,6 +60,20 @@ class JobQueue {
 
   // Waits until nothing is queued or running, for tests and shutdown.
   void drain();
+
+  // Posts the failure of a session that will not run on its thread (SessionRunner::abandon).
+  using Abandon = std::function<void(const SessionRequest&, const Forge&, const std::string& why)>;
+  struct Recovery {
+    std::vector<std::string> resumed;  // were queued: run again, in the order accepted
+    std::vector<std::string> retried;  // were running: their worker died with the process
+    std::vector<std::string> failed;   // ran out of attempts, or their request was unreadable
+  };
+  // A session may start this many times; a process dying under it each time is not retried again.
+  static constexpr int kMaxAttempts = 2;
+  // At start-up, before any start(): queued sessions the previous process left run again, running
+  // ones (whose worker died with it) are retried until kMaxAttempts, then failed with a comment
+  // through `abandon`. Needs recording; errors are the store's.
+  Result<Recovery> recover(const Abandon& abandon);
 
  private:
   struct Job {
@@ -71,6 +86,7 @@ class JobQueue {
   };
   void work();
 
+  void enqueue(const SessionRequest& request);
   void record(const char* what, const Result<void>& written) const;
   void finish_unstarted(const std::string& session_id, const std::string& why) const;
 

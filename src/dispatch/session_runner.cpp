@@ -38,13 +38,60 @@ std::string commit_subject(const SessionRequest& request) {
 
 SessionRunner::SessionRunner(SessionRunnerDeps deps) : deps_(deps) {}
 
+void SessionRunner::post_result(const SessionRequest& request, const Forge& forge,
+                                const SessionReport& report) const {
+  const Event& event = request.event;
+  const std::string bot = CommentHandler::bot_name(deps_.config.find_instance(event.instance));
+  IssueRef thread{event.repo, event.number, event.is_pull_request};
+  ForgeKind kind = forge.kind();
+  render::SessionFacts facts{request.decision.route,
+                             std::chrono::seconds(static_cast<long long>(report.runner_seconds)),
+                             request.session_id, event.actor.login, deps_.config.currency};
+  Result<std::string> body = fail(ErrorCode::internal, "unrendered");
+  if (report.state == SessionState::succeeded) {
+    render::ResultView view{bot,
+                            event.actor.login,
+                            request.session_id,
+                            report.summary,
+                            std::nullopt,
+                            render::make_attribution(report.agent.calls, facts)};
+    if (report.pull_request) {
+      view.pull_request =
+          render::PullRequestLink{report.pull_request->number, report.pull_request->url, ""};
+    }
+    body = render::render_view(deps_.templates, kind, view);
+  } else {
+    std::optional<render::AttributionView> attribution;
+    if (!report.agent.calls.empty()) {
+      attribution = render::make_attribution(report.agent.calls, facts);
+    }
+    render::FailureView view{bot, event.actor.login, request.session_id, report.error,
+                             "",  attribution};
+    body = render::render_view(deps_.templates, kind, view);
+  }
+  if (!body) {
+    log::error("could not render the session's comment",
+               {{"session", request.session_id}, {"error", body.error().message}});
+  } else if (auto edited = forge.edit_comment(thread, request.acknowledgement.id, *body); !edited) {
+    log::warn("could not edit the acknowledgement",
+              {{"session", request.session_id}, {"error", edited.error().message}});
+  }
+}
+
+SessionReport SessionRunner::abandon(const SessionRequest& request, const Forge& forge,
+                                     std::string error) const {
+  SessionReport report;
+  report.error = std::move(error);
+  post_result(request, forge, report);
+  return report;
+}
+
 SessionReport SessionRunner::run(const SessionRequest& request, const Forge& forge,
                                  const std::atomic<bool>& cancel) const {
   SessionReport report;
   const Event& event = request.event;
   const auto started = deps_.clock.now();
   const std::string bot = CommentHandler::bot_name(deps_.config.find_instance(event.instance));
-  IssueRef thread{event.repo, event.number, event.is_pull_request};
   ForgeKind kind = forge.kind();
   render::SessionFacts facts{request.decision.route, std::chrono::seconds(0), request.session_id,
                              event.actor.login, deps_.config.currency};
@@ -53,37 +100,7 @@ SessionReport SessionRunner::run(const SessionRequest& request, const Forge& for
     report.state = state;
     report.error = std::move(error);
     report.runner_seconds = std::chrono::duration<double>(deps_.clock.now() - started).count();
-    facts.runner_time = std::chrono::seconds(static_cast<long long>(report.runner_seconds));
-    Result<std::string> body = fail(ErrorCode::internal, "unrendered");
-    if (state == SessionState::succeeded) {
-      render::ResultView view{bot,
-                              event.actor.login,
-                              request.session_id,
-                              report.summary,
-                              std::nullopt,
-                              render::make_attribution(report.agent.calls, facts)};
-      if (report.pull_request) {
-        view.pull_request =
-            render::PullRequestLink{report.pull_request->number, report.pull_request->url, ""};
-      }
-      body = render::render_view(deps_.templates, kind, view);
-    } else {
-      std::optional<render::AttributionView> attribution;
-      if (!report.agent.calls.empty()) {
-        attribution = render::make_attribution(report.agent.calls, facts);
-      }
-      render::FailureView view{bot, event.actor.login, request.session_id, report.error,
-                               "",  attribution};
-      body = render::render_view(deps_.templates, kind, view);
-    }
-    if (!body) {
-      log::error("could not render the session's comment",
-                 {{"session", request.session_id}, {"error", body.error().message}});
-    } else if (auto edited = forge.edit_comment(thread, request.acknowledgement.id, *body);
-               !edited) {
-      log::warn("could not edit the acknowledgement",
-                {{"session", request.session_id}, {"error", edited.error().message}});
-    }
+    post_result(request, forge, report);
     return report;
   };
 

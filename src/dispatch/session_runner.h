@@ -55,7 +55,15 @@ class SessionRunner {
   SessionReport run(const SessionRequest& request, const Forge& forge,
                     const std::atomic<bool>& cancel) const;
 
+  // A session that will not run (its worker died once too often, its request could not be read
+  // back): the acknowledgement becomes a failure saying why. The report is `failed`.
+  SessionReport abandon(const SessionRequest& request, const Forge& forge, std::string error) const;
+
  private:
+  // The acknowledgement edited into the report: the result, or the failure and its reason.
+  void post_result(const SessionRequest& request, const Forge& forge,
+                   const SessionReport& report) const;
+
   SessionRunnerDeps deps_;
 };
 

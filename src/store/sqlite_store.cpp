@@ -116,6 +116,14 @@ CREATE TABLE session_transcripts (
   body       BLOB NOT NULL
 );
 )sql",
+    // A queued or running session's request (dispatch/session_job), for running it again after
+    // a restart. Removed when the session finishes.
+    R"sql(
+CREATE TABLE session_jobs (
+  session_id TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
+  body       TEXT NOT NULL
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -802,7 +810,7 @@ std::pair<std::string, std::string_view> encode_body(const std::string& body) {
 
 }  // namespace
 
-Result<void> SqliteStore::create_session(const SessionRecord& session) {
+Result<void> SqliteStore::create_session(const SessionRecord& session, std::string_view job) {
   if (session.state != SessionState::queued && session.state != SessionState::denied) {
     return fail(ErrorCode::invalid_argument,
                 "a new session is queued or denied, not " + std::string(to_string(session.state)));
@@ -867,7 +875,11 @@ Result<void> SqliteStore::create_session(const SessionRecord& session) {
     if (db.changes() != 1) {
       return fail(ErrorCode::conflict, "session " + session.id + " exists already");
     }
-    return {};
+    if (job.empty()) return {};
+    auto keep = db.statement("INSERT INTO session_jobs (session_id, body) VALUES (?1, ?2)");
+    if (!keep) return tl::unexpected(keep.error());
+    (*keep)->bind(1, session.id).bind(2, job);
+    return (*keep)->run();
   });
 }
 
@@ -1016,7 +1028,10 @@ Result<void> SqliteStore::finish_session(std::string_view id, SessionState state
     (*finish)->bind(1, id).bind(2, to_string(state)).bind(3, redacted).bind(4, to_ms(now));
     if (auto done = (*finish)->run(); !done) return done;
     if (db.changes() != 1) return explain_unchanged(db, id, "finish");
-    return {};
+    auto forget = db.statement("DELETE FROM session_jobs WHERE session_id = ?1");
+    if (!forget) return tl::unexpected(forget.error());
+    (*forget)->bind(1, id);
+    return (*forget)->run();
   });
 }
 
@@ -1094,6 +1109,17 @@ Result<std::optional<std::string>> SqliteStore::find_transcript(std::string_view
   auto text = compression::zstd_decompress(body, kMaxStoredBody);
   if (!text) return tl::unexpected(text.error().context("transcript of " + std::string(id)));
   return std::move(*text);
+}
+
+Result<std::optional<std::string>> SqliteStore::find_session_job(std::string_view id) {
+  std::lock_guard lock(reader_mutex_);
+  auto find = reader_->statement("SELECT body FROM session_jobs WHERE session_id = ?1");
+  if (!find) return tl::unexpected(find.error());
+  (*find)->bind(1, id);
+  bool found = (*find)->next_row();
+  if (auto status = (*find)->status(); !status) return tl::unexpected(status.error());
+  if (!found) return std::nullopt;
+  return (*find)->text(0);
 }
 
 Result<std::vector<SessionRecord>> SqliteStore::list_sessions(const SessionFilter& filter) {

@@ -51,7 +51,8 @@ class SqliteStore final : public Store, public SessionStore {
                                                 std::string_view delivery_id) override;
   Result<std::size_t> prune_deliveries(TimePoint received_before) override;
 
-  Result<void> create_session(const SessionRecord& session) override;
+  using SessionStore::create_session;
+  Result<void> create_session(const SessionRecord& session, std::string_view job) override;
   Result<void> start_session(std::string_view id, std::string_view worker, TimePoint now) override;
   Result<void> heartbeat_session(std::string_view id, std::string_view worker,
                                  TimePoint now) override;
@@ -67,6 +68,7 @@ class SqliteStore final : public Store, public SessionStore {
                                        std::string_view head_sha, CiResult result) override;
   Result<std::optional<SessionRecord>> find_session(std::string_view id) override;
   Result<std::optional<std::string>> find_transcript(std::string_view id) override;
+  Result<std::optional<std::string>> find_session_job(std::string_view id) override;
   Result<std::vector<SessionRecord>> list_sessions(const SessionFilter& filter) override;
   Result<std::vector<SessionRecord>> stale_sessions(TimePoint heartbeat_before) override;
   Result<std::int64_t> count_ci_fix_attempts(std::string_view instance, std::string_view repo,
