@@ -305,11 +305,16 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
         return found == forge_index.end() ? nullptr : found->second;
       },
       JobQueue::Recording{**store, *config, system_clock()});
-  // Before any new delivery: what the last process accepted and did not finish runs now.
-  auto recovered = jobs->recover(
-      [&sessions](const SessionRequest& request, const Forge& forge, const std::string& why) {
-        sessions.abandon(request, forge, why);
-      });
+  // Before any new delivery: what the last process accepted and did not finish runs now, after
+  // any sandbox it left behind is gone.
+  if (std::size_t killed =
+          runner::kill_orphaned_sandboxes(((*workspace)->options().root + "/jobs"));
+      killed > 0) {
+    log::warn("killed sandboxes a previous process left running", {{"count", killed}});
+  }
+  auto recovered =
+      jobs->recover([&sessions](const SessionRequest& request, const Forge& forge,
+                                const std::string& why) { sessions.abandon(request, forge, why); });
   if (!recovered) {
     std::fprintf(stderr, "recover sessions: %s\n", recovered.error().message.c_str());
     return 2;

@@ -5,8 +5,10 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <thread>
 
 #include "support/fake_gitea.h"
+#include "support/process.h"
 #include "support/serve_rig.h"
 
 using namespace forgehand;
@@ -116,4 +118,132 @@ TEST_CASE("e2e gitea: a fix comment on a pull request ends as a pull request int
   CHECK(session->task == TaskType::comment_task);
   CHECK(session->attempts == 1);
   CHECK(rig.stop() == 0);
+}
+
+TEST_CASE("e2e forgejo: a fix comment on a pull request ends as a pull request into its head") {
+  ServeRig rig;
+  rig.git().add_user(FakeGitea::kBotLogin, FakeGitea::kToken);
+  FakeGitea forgejo;
+  forgejo.set_file(".forgehand.yml", "main", "commands: true\n");
+  forgejo.set_pull(12, "feature", rig.feature_sha());
+  ScriptedOpenAi model(testing::stats_fix_script());
+  rig.configure(gitea_instance(rig, forgejo, "forgejo"), model.url() + "/v1");
+  rig.start();
+
+  CHECK(rig.deliver(ForgeKind::forgejo, "forgejo", "forgejo/issue_comment.created.on_pr",
+                    [](json& body) { comment(body, "@forgehand-bot fix range_sum"); }) == 202);
+  auto session = rig.wait_for_session(finished);
+  REQUIRE_MESSAGE(session.has_value(), rig.logs());
+  INFO(rig.logs());
+  CHECK(forgejo.requests_to("/api/v1/repos/alice/widgets/issues/comments/1042/reactions").size() ==
+        1);
+  check_published(rig, forgejo, *session, "feature", rig.feature_sha());
+  CHECK(session->instance == "forgejo");
+}
+
+TEST_CASE("e2e gitea: a fix comment on an issue ends as a pull request that closes it") {
+  ServeRig rig;
+  rig.git().add_user(FakeGitea::kBotLogin, FakeGitea::kToken);
+  FakeGitea gitea;
+  gitea.set_file(".forgehand.yml", "main", "commands: true\n");
+  ScriptedOpenAi model(testing::stats_fix_script());
+  rig.configure(gitea_instance(rig, gitea, "gitea"), model.url() + "/v1");
+  rig.start();
+
+  CHECK(rig.deliver(ForgeKind::gitea, "gitea", "gitea/issue_comment.created.on_issue",
+                    [](json& body) { comment(body, "@forgehand-bot fix range_sum"); }) == 202);
+  auto session = rig.wait_for_session(finished);
+  REQUIRE_MESSAGE(session.has_value(), rig.logs());
+  INFO(rig.logs());
+  check_published(rig, gitea, *session, "main", rig.main_sha());
+  CHECK(session->task == TaskType::issue_task);
+  CHECK_FALSE(session->is_pull_request);
+  auto opened = gitea.requests_to("/api/v1/repos/alice/widgets/pulls");
+  REQUIRE_FALSE(opened.empty());
+  CHECK(contains(json::parse(opened.back().body)["body"].get<std::string>(), "Closes #13"));
+}
+
+TEST_CASE("e2e gitea: a session running when serve is killed is retried after the restart") {
+  ServeRig rig;
+  rig.git().add_user(FakeGitea::kBotLogin, FakeGitea::kToken);
+  FakeGitea gitea;
+  gitea.set_file(".forgehand.yml", "main", "commands: true\n");
+  gitea.set_pull(12, "feature", rig.feature_sha());
+  // The first process's model has the agent run a command that outlives it.
+  constexpr std::string_view kMarker = "sleep 61.25";
+  ScriptedOpenAi stuck({{"", {{"run", {{"command", std::string(kMarker)}}}}, {}}});
+  std::string instance = gitea_instance(rig, gitea, "gitea");
+  rig.configure(instance, stuck.url() + "/v1");
+  rig.start();
+  CHECK(rig.deliver(ForgeKind::gitea, "gitea", "gitea/issue_comment.created.on_pr",
+                    [](json& body) { comment(body, "@forgehand-bot fix range_sum"); }) == 202);
+  for (int i = 0; i < 300 && testing::living_processes_with(kMarker) == 0; ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE_MESSAGE(testing::living_processes_with(kMarker) > 0, rig.logs());
+
+  rig.kill();
+  auto interrupted = rig.sessions();
+  REQUIRE(interrupted.size() == 1);
+  CHECK(interrupted[0].state == SessionState::running);
+
+  ScriptedOpenAi model(testing::stats_fix_script());
+  rig.configure(instance, model.url() + "/v1");
+  rig.start();
+  // The sandboxed command died with the service, or, killed while bubblewrap was still setting
+  // up, at the restart.
+  for (int i = 0; i < 100 && testing::living_processes_with(kMarker) > 0; ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK(testing::living_processes_with(kMarker) == 0);
+  auto session = rig.wait_for_session(finished);
+  REQUIRE_MESSAGE(session.has_value(), rig.logs());
+  INFO(rig.logs());
+  CHECK(session->id == interrupted[0].id);
+  CHECK(session->attempts == 2);
+  check_published(rig, gitea, *session, "feature", rig.feature_sha());
+  CHECK(contains(rig.logs(), "\"msg\":\"sessions recovered\""));
+}
+
+TEST_CASE("e2e gitea: cancel stops a running session and kills its sandboxed command") {
+  ServeRig rig;
+  rig.git().add_user(FakeGitea::kBotLogin, FakeGitea::kToken);
+  FakeGitea gitea;
+  gitea.set_file(".forgehand.yml", "main", "commands: true\n");
+  gitea.set_pull(12, "feature", rig.feature_sha());
+  constexpr std::string_view kMarker = "sleep 62.25";
+  ScriptedOpenAi stuck({{"", {{"run", {{"command", std::string(kMarker)}}}}, {}}});
+  rig.configure(gitea_instance(rig, gitea, "gitea"), stuck.url() + "/v1");
+  rig.start();
+  CHECK(rig.deliver(ForgeKind::gitea, "gitea", "gitea/issue_comment.created.on_pr",
+                    [](json& body) { comment(body, "@forgehand-bot fix range_sum"); }) == 202);
+  for (int i = 0; i < 300 && testing::living_processes_with(kMarker) == 0; ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE_MESSAGE(testing::living_processes_with(kMarker) > 0, rig.logs());
+
+  CHECK(rig.deliver(ForgeKind::gitea, "gitea", "gitea/issue_comment.created.on_pr", [](json& body) {
+    comment(body, "@forgehand-bot cancel");
+    body["comment"]["id"] = 1043;
+  }) == 202);
+  auto session = rig.wait_for_session(finished, 30s);
+  REQUIRE_MESSAGE(session.has_value(), rig.logs());
+  INFO(rig.logs());
+  CHECK(session->state == SessionState::cancelled);
+  CHECK(testing::living_processes_with(kMarker) == 0);
+  CHECK(session->head_sha.empty());
+  for (const auto& request : gitea.requests_to("/api/v1/repos/alice/widgets/pulls")) {
+    CHECK(request.method == "GET");
+  }
+  CHECK(rig.git().git(ServeRig::kRepo, {"branch", "--list", "forgehand/*"}).empty());
+  // Said on the thread: the reply to `cancel`, then the acknowledgement edited into the outcome.
+  bool replied = false;
+  for (const auto& request : gitea.requests_to("/api/v1/repos/alice/widgets/issues/12/comments")) {
+    replied |= contains(json::parse(request.body)["body"].get<std::string>(),
+                        "Stopping session `" + session->id + "`");
+  }
+  CHECK(replied);
+  auto edits = gitea.requests_to("/api/v1/repos/alice/widgets/issues/comments/1046");
+  REQUIRE_FALSE(edits.empty());
+  CHECK(contains(json::parse(edits.back().body)["body"].get<std::string>(), "cancelled"));
 }

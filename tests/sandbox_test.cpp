@@ -516,3 +516,42 @@ TEST_CASE("sandbox: config keys are read, defaulted and checked with their posit
       parse_server_config(instance + "sandbox: chroot\n", "t.yaml", "/srv/fh").error().message,
       "t.yaml:2:10: sandbox: must be bubblewrap or none"));
 }
+
+TEST_CASE("sandbox: an orphaned bubblewrap working in a job directory is killed, no other") {
+  testing::TempDir temp;
+  std::string jobs = temp.file("jobs");
+  fs::create_directories(fs::path(jobs) / "fh-1-task");
+  fs::create_directories(temp.file("elsewhere"));
+  // As a crash in bubblewrap's window leaves them: running, their parent gone.
+  auto orphan = [](const std::string& dir, std::string_view seconds) {
+    std::string command =
+        "setsid sh -c '/usr/bin/bwrap --ro-bind / / --dev /dev --proc /proc "
+        "--unshare-pid --chdir " +
+        dir + " -- sleep " + std::string(seconds) + " >/dev/null 2>&1 &'";
+    REQUIRE(std::system(command.c_str()) == 0);
+  };
+  // The sleep itself (pgrep matches the arguments joined by spaces; sh's script holds them too).
+  auto running = [](std::string_view seconds) {
+    std::string pattern = "^sleep " + std::string(seconds);
+    return std::system(("pgrep -f '" + pattern + "' >/dev/null").c_str()) == 0;
+  };
+  auto gone = [&](std::string_view seconds) {
+    for (int i = 0; i < 100 && running(seconds); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return !running(seconds);
+  };
+  orphan(jobs + "/fh-1-task", "65.25");
+  orphan(temp.file("elsewhere"), "65.5");
+  for (int i = 0; i < 250 && !(running("65.25") && running("65.5")); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(running("65.25"));
+  REQUIRE(running("65.5"));
+
+  CHECK(kill_orphaned_sandboxes(jobs) >= 1);
+  CHECK(gone("65.25"));
+  CHECK(running("65.5"));
+  CHECK(kill_orphaned_sandboxes(temp.path().string()) >= 1);
+  CHECK(gone("65.5"));
+}

@@ -21,8 +21,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <map>
 #include <optional>
+#include <set>
+#include <sstream>
 
 #include "util/unique_fd.h"
 
@@ -828,6 +832,91 @@ Result<SandboxResult> ProcessSandbox::run(const SandboxCommand& command) const {
     result.exit_code = WEXITSTATUS(wait_status);
   }
   return result;
+}
+
+namespace {
+
+struct ProcessInfo {
+  int parent = 0;
+  std::string name;  // comm: the executable's (or forking thread's) name, at most 15 bytes
+  std::vector<std::string> args;
+};
+
+std::map<int, ProcessInfo> list_processes() {
+  std::map<int, ProcessInfo> processes;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator("/proc", error)) {
+    std::string pid = entry.path().filename().string();
+    if (pid.empty() || !std::all_of(pid.begin(), pid.end(), ::isdigit)) continue;
+    auto read = [&](const char* name) {
+      std::ifstream file(entry.path() / name, std::ios::binary);
+      return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+    };
+    // "PID (NAME) STATE PPID ...": NAME may itself hold spaces and parentheses.
+    std::string stat = read("stat");
+    auto open = stat.find('(');
+    auto close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close < open) continue;
+    ProcessInfo info;
+    info.name = stat.substr(open + 1, close - open - 1);
+    std::istringstream fields(stat.substr(close + 1));
+    std::string state;
+    fields >> state >> info.parent;
+    std::string cmdline = read("cmdline");
+    for (std::size_t start = 0; start < cmdline.size();) {
+      std::size_t end = cmdline.find('\0', start);
+      if (end == std::string::npos) end = cmdline.size();
+      info.args.push_back(cmdline.substr(start, end - start));
+      start = end + 1;
+    }
+    processes[std::stoi(pid)] = std::move(info);
+  }
+  return processes;
+}
+
+}  // namespace
+
+std::size_t kill_orphaned_sandboxes(const std::string& jobs_root) {
+  std::string prefix = fs::path(jobs_root).lexically_normal().string();
+  if (!prefix.ends_with('/')) prefix += '/';
+  std::map<int, ProcessInfo> processes = list_processes();
+  auto is_bwrap = [&](int pid) {
+    auto found = processes.find(pid);
+    return found != processes.end() && found->second.name == "bwrap";
+  };
+
+  std::set<int> orphans;  // the top bubblewrap of each orphaned sandbox
+  for (const auto& [pid, info] : processes) {
+    if (info.name != "bwrap") continue;
+    auto chdir = std::find(info.args.begin(), info.args.end(), "--chdir");
+    if (chdir == info.args.end() || chdir + 1 == info.args.end() ||
+        !(chdir + 1)->starts_with(prefix)) {
+      continue;
+    }
+    int top = pid;
+    while (is_bwrap(processes[top].parent)) top = processes[top].parent;
+    // A live sandbox's bubblewrap is the child of its reaper, a fork of forgehand (whose name a
+    // fork keeps: "forgehand", or a thread's "fh-…"). An orphan's parent is init or a subreaper.
+    int parent = processes[top].parent;
+    auto found = processes.find(parent);
+    bool ours = parent > 1 && found != processes.end() &&
+                (found->second.name.starts_with("forgehand") ||
+                 found->second.name.starts_with("fh-"));
+    if (!ours) orphans.insert(top);
+  }
+
+  // The whole tree of each: bubblewrap's own processes die with their parent only once they
+  // have set that up, which is the window that left them.
+  std::map<int, std::vector<int>> children;
+  for (const auto& [pid, info] : processes) children[info.parent].push_back(pid);
+  for (int top : orphans) {
+    std::vector<int> tree = {top};
+    for (std::size_t i = 0; i < tree.size(); ++i) {
+      for (int child : children[tree[i]]) tree.push_back(child);
+    }
+    for (int pid : tree) ::kill(pid, SIGKILL);
+  }
+  return orphans.size();
 }
 
 }  // namespace forgehand::runner

@@ -100,4 +100,11 @@ class ProcessSandbox final : public Sandbox {
   SandboxConfig config_;
 };
 
+// bubblewrap's --die-with-parent leaves a window: its sandbox process sets the parent-death signal
+// only after it was cloned, so a forgehand killed at that moment leaves the sandbox running with
+// nobody to time it out. Kills every bubblewrap process working in a directory under `jobs_root`
+// whose parent is neither a forgehand process nor bubblewrap (orphaned), which takes its whole
+// PID namespace with it. `serve` calls it at start, before any session runs. Returns how many.
+std::size_t kill_orphaned_sandboxes(const std::string& jobs_root);
+
 }  // namespace forgehand::runner
