@@ -44,18 +44,6 @@ bool contains(std::string_view text, std::string_view part) {
   return text.find(part) != std::string_view::npos;
 }
 
-// The fixture repository's files, path → content.
-std::map<std::string, std::optional<std::string>> fixture_repository(std::string_view name) {
-  fs::path root = fs::path(FORGEHAND_SOURCE_DIR) / "fixtures" / "repos" / name;
-  std::map<std::string, std::optional<std::string>> files;
-  for (const auto& entry : fs::recursive_directory_iterator(root)) {
-    if (entry.is_regular_file()) {
-      files[fs::relative(entry.path(), root).string()] = testing::read_file(entry.path());
-    }
-  }
-  return files;
-}
-
 // Each turn checks what the previous turn's tools returned before the model "decides" the next.
 std::vector<ScriptedTurn> fixing_script() {
   auto require = [](std::vector<std::pair<std::size_t, std::string>> wanted) {
@@ -113,7 +101,7 @@ TEST_CASE(
     "and publish pushes exactly the fix with its attribution") {
   testing::GitServer git;
   git.create_repo(kRepo);
-  std::map<std::string, std::optional<std::string>> files = fixture_repository("stats");
+  std::map<std::string, std::optional<std::string>> files = testing::fixture_repository("stats");
   std::string main_sha = git.commit(kRepo, "main", files, "stats: range_sum and mean");
 
   testing::TempDir data;

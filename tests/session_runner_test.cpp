@@ -19,46 +19,25 @@
 
 using namespace forgehand;
 using nlohmann::json;
-using testing::ScriptedTurn;
 namespace fs = std::filesystem;
 
 namespace {
 
 constexpr std::string_view kRepo = "alice/widgets";
 
-std::map<std::string, std::optional<std::string>> stats_repository() {
-  fs::path root = fs::path(FORGEHAND_SOURCE_DIR) / "fixtures" / "repos" / "stats";
-  std::map<std::string, std::optional<std::string>> files;
-  for (const auto& entry : fs::recursive_directory_iterator(root)) {
-    if (entry.is_regular_file()) {
-      files[fs::relative(entry.path(), root).string()] = testing::read_file(entry.path());
-    }
-  }
-  return files;
-}
-
 }  // namespace
 
 TEST_CASE("session runner: an allowed fix ends as a pull request and an edited comment") {
   testing::GitServer git;
   git.create_repo(kRepo);
-  git.commit(kRepo, "main", stats_repository(), "stats");
+  git.commit(kRepo, "main", testing::fixture_repository("stats"), "stats");
   std::string head =
       git.commit(kRepo, "feature", {{"NOTES.md", "work in progress\n"}}, "notes", "main");
   git.add_user(testing::FakeGitea::kBotLogin, testing::FakeGitea::kToken);
 
   testing::FakeGitea gitea;
   gitea.set_pull(12, "feature", head);
-  std::vector<ScriptedTurn> script = {
-      {"",
-       {{"edit_file",
-         {{"path", "src/stats.c"},
-          {"old", "for (int i = from; i < to; ++i)"},
-          {"new", "for (int i = from; i <= to; ++i)"}}}},
-       {}},
-      {"", {{"finish", {{"summary", "range_sum() includes its upper bound now."}}}}, {}},
-  };
-  testing::ScriptedOpenAi model(script);
+  testing::ScriptedOpenAi model(testing::stats_fix_script());
   setenv("FORGEHAND_TEST_SCRIPTED_KEY", testing::ScriptedOpenAi::kKey, 1);
 
   testing::TempDir data;

@@ -21,6 +21,17 @@ std::string read_file(const fs::path& path) {
   return content.str();
 }
 
+std::map<std::string, std::optional<std::string>> fixture_repository(std::string_view name) {
+  fs::path root = fs::path(FORGEHAND_SOURCE_DIR) / "fixtures" / "repos" / name;
+  std::map<std::string, std::optional<std::string>> files;
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    if (entry.is_regular_file()) {
+      files[fs::relative(entry.path(), root).string()] = read_file(entry.path());
+    }
+  }
+  return files;
+}
+
 Fixture load_fixture(std::string_view name) {
   fs::path base = fs::path(FORGEHAND_SOURCE_DIR) / "fixtures" / std::string(name);
   Fixture fixture;

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +26,9 @@ struct Fixture {
 Fixture load_fixture(std::string_view name);
 
 std::string read_file(const std::filesystem::path& path);
+
+// The files of fixtures/repos/<name>, path → content, for GitServer::commit.
+std::map<std::string, std::optional<std::string>> fixture_repository(std::string_view name);
 
 // Adds the authenticity headers `kind` sends for `body` under `secret`:
 // GitHub X-Hub-Signature-256, GitLab X-Gitlab-Token, Gitea X-Gitea-Signature (plus the

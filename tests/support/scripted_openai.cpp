@@ -175,4 +175,16 @@ std::int64_t ScriptedOpenAi::completion_tokens() {
   return completion_tokens_;
 }
 
+std::vector<ScriptedTurn> stats_fix_script() {
+  return {
+      {"",
+       {{"edit_file",
+         {{"path", "src/stats.c"},
+          {"old", "for (int i = from; i < to; ++i)"},
+          {"new", "for (int i = from; i <= to; ++i)"}}}},
+       {}},
+      {"", {{"finish", {{"summary", "range_sum() includes its upper bound now."}}}}, {}},
+  };
+}
+
 }  // namespace forgehand::testing

@@ -59,4 +59,7 @@ class ScriptedOpenAi final : public FakeServer {
   std::int64_t completion_tokens_ = 0;
 };
 
+// Two turns that fix fixtures/repos/stats: the edit of range_sum's bound, then finish.
+std::vector<ScriptedTurn> stats_fix_script();
+
 }  // namespace forgehand::testing

@@ -1,7 +1,7 @@
 #include "support/serve_rig.h"
 
-#include <httplib.h>
 #include <doctest/doctest.h>
+#include <httplib.h>
 #include <signal.h>
 
 #include <filesystem>
@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "store/sqlite_store.h"
+#include "support/scripted_openai.h"
 
 namespace forgehand::testing {
 
@@ -17,17 +18,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-std::map<std::string, std::optional<std::string>> stats_repository() {
-  fs::path root = fs::path(FORGEHAND_SOURCE_DIR) / "fixtures" / "repos" / "stats";
-  std::map<std::string, std::optional<std::string>> files;
-  for (const auto& entry : fs::recursive_directory_iterator(root)) {
-    if (entry.is_regular_file()) {
-      files[fs::relative(entry.path(), root).string()] = read_file(entry.path());
-    }
-  }
-  return files;
-}
 
 // The fixtures name their forge's own host; the service must clone from the test's server.
 void point_clone_urls(json& value, const std::string& clone_url) {
@@ -41,21 +31,9 @@ void point_clone_urls(json& value, const std::string& clone_url) {
 
 }  // namespace
 
-std::vector<ScriptedTurn> stats_fix_script() {
-  return {
-      {"",
-       {{"edit_file",
-         {{"path", "src/stats.c"},
-          {"old", "for (int i = from; i < to; ++i)"},
-          {"new", "for (int i = from; i <= to; ++i)"}}}},
-       {}},
-      {"", {{"finish", {{"summary", "range_sum() includes its upper bound now."}}}}, {}},
-  };
-}
-
 ServeRig::ServeRig() {
   git_.create_repo(kRepo);
-  main_sha_ = git_.commit(kRepo, "main", stats_repository(), "stats");
+  main_sha_ = git_.commit(kRepo, "main", fixture_repository("stats"), "stats");
   feature_sha_ =
       git_.commit(kRepo, "feature", {{"NOTES.md", "work in progress\n"}}, "notes", "main");
   std::ofstream(dir_.file("webhook-secret")) << kSecret << "\n";

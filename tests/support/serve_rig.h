@@ -18,7 +18,6 @@
 #include "support/fixtures.h"
 #include "support/git_server.h"
 #include "support/process.h"
-#include "support/scripted_openai.h"
 
 namespace forgehand::testing {
 
@@ -73,8 +72,5 @@ class ServeRig {
   int starts_ = 0;
   int deliveries_ = 0;
 };
-
-// The scripted model's two turns that fix the stats fixture: an edit, then finish.
-std::vector<ScriptedTurn> stats_fix_script();
 
 }  // namespace forgehand::testing
