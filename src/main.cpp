@@ -18,6 +18,7 @@
 #include <stop_token>
 #include <thread>
 
+#include "app/replay.h"
 #include "app/service.h"
 #include "audit/audit_commands.h"
 #include "config/server_config.h"
@@ -243,6 +244,18 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
   return 0;
 }
 
+int replay_command(const std::string& config_path, const std::string& data_dir,
+                   const ReplayOptions& options) {
+  auto config = load_config(config_path, data_dir);
+  if (!config) {
+    std::fprintf(stderr, "%s\n", config.error().message.c_str());
+    return 2;
+  }
+  // A dry run's report is the output; the pipeline's log lines would only bury it.
+  if (options.dry_run) log::set_min_level(log::Level::warn);
+  return forgehand::replay(*config, options, std::cout, std::cerr);
+}
+
 int capabilities() {
   HttplibClient http;
   ApiDependencies dependencies{http, system_clock(), real_sleeper()};
@@ -447,6 +460,40 @@ int main(int argc, char** argv) {
   serve->add_option("--listen", listen, "host:port to listen on, overriding the config")
       ->envname("FORGEHAND_LISTEN");
 
+  forgehand::ReplayOptions replay_options;
+  std::string replay_config;
+  auto* replay = app.add_subcommand(
+      "replay",
+      "Run one webhook payload from a file through the pipeline, as a delivery would go; the "
+      "signature is not checked (the file is yours). Without --dry-run it posts on the forge and "
+      "runs the session");
+  replay
+      ->add_option("fixture", replay_options.fixture,
+                   "The payload (JSON); its headers are read from the .headers file beside it")
+      ->required()
+      ->check(CLI::ExistingFile);
+  replay->add_option("--instance", replay_options.instance, "The configured instance it came from")
+      ->required();
+  replay->add_option("--event", replay_options.event,
+                     "The event name the forge's event header carries (issue_comment, \"Note "
+                     "Hook\", ...); needed when there is no .headers file, else it wins");
+  auto* replay_dry_run = replay->add_flag(
+      "--dry-run", replay_options.dry_run,
+      "Print the decision and every comment, reaction, status and session it would post or "
+      "start; send nothing to the forge and run nothing");
+  replay
+      ->add_flag("--read", replay_options.read,
+                 "With --dry-run: read from the forge what the pipeline reads (.forgehand.yml, "
+                 "permissions, pull requests, CI logs) instead of assuming; still writes nothing")
+      ->needs(replay_dry_run);
+  replay
+      ->add_option("-c,--config", replay_config,
+                   "Server config (YAML); without it, the embedded defaults are used")
+      ->envname("FORGEHAND_CONFIG")
+      ->check(CLI::ExistingFile);
+  replay->add_option("--data-dir", data_dir, "Data directory for the embedded defaults")
+      ->envname("FORGEHAND_DATA_DIR");
+
   std::string check_path;
   auto* check = app.add_subcommand(
       "check-config", "Validate a server config or a repository's .forgehand.yml and exit");
@@ -552,6 +599,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (*serve) return forgehand::serve(config_path, data_dir, listen);
+  if (*replay) return forgehand::replay_command(replay_config, data_dir, replay_options);
   if (*check) {
     std::string name = std::filesystem::path(check_path).filename().string();
     if (check_repo || name == ".forgehand.yml" || name == ".forgehand.yaml") {
