@@ -12,32 +12,23 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <sstream>
 #include <stop_token>
 #include <thread>
 
+#include "app/replay.h"
+#include "app/service.h"
 #include "audit/audit_commands.h"
 #include "config/server_config.h"
-#include "dispatch/ci_handler.h"
-#include "dispatch/comment_handler.h"
-#include "dispatch/delivery_dispatcher.h"
 #include "dispatch/delivery_workers.h"
-#include "dispatch/job_queue.h"
-#include "dispatch/session_records.h"
-#include "dispatch/session_runner.h"
 #include "forges/forge_registry.h"
 #include "policy/policy.h"
 #include "providers/provider_check.h"
 #include "providers/provider_set.h"
-#include "proxy/model_proxy.h"
-#include "render/templates.h"
-#include "runner/index_pack.h"
 #include "runner/model_bridge.h"
 #include "runner/sandbox.h"
-#include "runner/workspace.h"
 #include "server/http_server.h"
 #include "server/intake.h"
 #include "server/verify.h"
@@ -98,39 +89,6 @@ Result<std::vector<IntakeInstance>> intake_instances(const ServerConfig& config)
   return instances;
 }
 
-Result<Secret> resolve_if_configured(const SecretRef& reference) {
-  if (!reference.configured()) return Secret();
-  auto secret = resolve_secret(reference.reference);
-  if (!secret) return tl::unexpected(secret.error().context(reference.location));
-  return secret;
-}
-
-// One adapter per configured instance, with its API credentials resolved.
-Result<std::vector<std::unique_ptr<Forge>>> make_forges(const ServerConfig& config,
-                                                        const ApiDependencies& dependencies) {
-  std::vector<std::unique_ptr<Forge>> forges;
-  for (const InstanceConfig& instance : config.instances) {
-    ForgeSettings settings{instance.name,
-                           instance.kind,
-                           instance.api_url,
-                           instance.bot_login,
-                           instance.app_id,
-                           {},
-                           {}};
-    auto key = resolve_if_configured(instance.private_key);
-    if (!key) return tl::unexpected(key.error());
-    auto token = resolve_if_configured(instance.token);
-    if (!token) return tl::unexpected(token.error());
-    settings.private_key = std::move(*key);
-    settings.token = std::move(*token);
-    settings.oauth_token = instance.oauth_token;
-    auto forge = make_forge(std::move(settings), dependencies);
-    if (!forge) return tl::unexpected(forge.error());
-    forges.push_back(std::move(*forge));
-  }
-  return forges;
-}
-
 void print_banner(const ServerConfig& config, int port) {
   // Port 0 was only a request for a free port; the URL needs the one the OS gave.
   std::string base = config.listen_port == 0
@@ -177,12 +135,7 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
     std::fprintf(stderr, "%s\n", config.error().message.c_str());
     return 2;
   }
-  // Stored deliveries can carry private repository content: a new data dir is owner-only.
-  std::error_code ec;
-  if (fs::create_directories(config->data_dir, ec)) {
-    fs::permissions(config->data_dir, fs::perms::owner_all, ec);
-  }
-  fs::create_directories(fs::path(config->store.path).parent_path(), ec);
+  create_data_dirs(*config);
   if (config->generated_secret) {
     if (auto made = ensure_generated_secret(*config); !made) {
       std::fprintf(stderr, "%s\n", made.error().message.c_str());
@@ -232,59 +185,20 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
     static constexpr std::string_view kNames[] = {"done", "retry", "failed"};
     processed.inc({delivery.instance, kNames[static_cast<int>(result)]});
   };
-  HttplibClient http(HttplibClientOptions{.ca_bundle = config->ca_bundle});
-  ApiDependencies api_dependencies{http, system_clock(), real_sleeper()};
-  auto forges = make_forges(*config, api_dependencies);
-  if (!forges) {
-    std::fprintf(stderr, "%s\n", forges.error().message.c_str());
+  auto created = Service::create(*config, **store);
+  if (!created) {
+    std::fprintf(stderr, "%s\n", created.error().message.c_str());
     return 2;
   }
-  // Built now so a provider key that does not resolve stops start-up, not the first session.
-  auto models = providers::ProviderSet::create(*config, system_clock(), real_sleeper());
-  if (!models) {
-    std::fprintf(stderr, "%s\n", models.error().message.c_str());
-    return 2;
-  }
-  proxy::ModelProxy model_proxy(
-      proxy::ModelProxyOptions{config->model_proxy_host, config->model_proxy_port}, system_clock());
-  if (!config->routes.empty()) {
-    if (auto started = model_proxy.start(); !started) {
-      std::fprintf(stderr, "%s\n", started.error().message.c_str());
-      return 2;
-    }
-  }
-  std::vector<std::string> template_warnings;
-  auto templates = config->templates_dir.empty()
-                       ? render::TemplateSet::builtin()
-                       : render::load_server_templates(config->templates_dir, template_warnings);
-  if (!templates) {
-    std::fprintf(stderr, "%s\n", templates.error().message.c_str());
-    return 2;
-  }
-  for (const std::string& warning : template_warnings) {
-    log::warn("server template override not used", {{"warning", warning}});
-  }
-  // Raw pointers stay valid when the adapters move into the dispatcher, which outlives sessions.
-  std::map<std::string, const Forge*, std::less<>> forge_index;
-  for (const auto& forge : *forges) forge_index[forge->instance()] = forge.get();
-  auto workspace = runner::Workspace::open(
-      runner::WorkspaceOptions{(fs::path(config->data_dir) / "workspaces").string(),
-                               config->ca_bundle, runner::find_git_program()});
-  if (!workspace) {
-    std::fprintf(stderr, "%s\n", workspace.error().message.c_str());
-    return 2;
-  }
-  if ((*workspace)->options().git_program.empty()) {
-    log::info("no git on PATH: fetched packs are indexed by libgit2, on one thread");
-  }
+  std::unique_ptr<Service> service = std::move(*created);
   // Old mirrors and job directories go by age and size: once at start, then hourly.
   // A jthread, so every return below stops and joins it.
-  std::jthread eviction([&workspace](std::stop_token stop) {
+  std::jthread eviction([&workspace = service->workspace()](std::stop_token stop) {
     std::mutex mutex;
     std::condition_variable_any wake;
     std::unique_lock lock(mutex);
     while (!stop.stop_requested()) {
-      if (auto report = (*workspace)->evict(); !report) {
+      if (auto report = workspace.evict(); !report) {
         log::warn("workspace eviction failed", {{"error", report.error().message}});
       } else if (!report->removed.empty()) {
         log::info("workspaces evicted",
@@ -293,73 +207,14 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
       wake.wait_for(lock, stop, std::chrono::hours(1), [] { return false; });
     }
   });
-  runner::ProcessSandbox sandbox(config->sandbox);
-  SessionRunner sessions(SessionRunnerDeps{*config, **models, **workspace, sandbox, model_proxy,
-                                           *templates, system_clock()});
-  auto jobs = std::make_unique<JobQueue>(
-      config->workers.count,
-      [&sessions](const SessionRequest& request, const Forge& forge,
-                  const std::atomic<bool>& cancel) { return sessions.run(request, forge, cancel); },
-      [&forge_index](const std::string& instance) -> const Forge* {
-        auto found = forge_index.find(instance);
-        return found == forge_index.end() ? nullptr : found->second;
-      },
-      JobQueue::Recording{**store, *config, system_clock()});
-  // Before any new delivery: what the last process accepted and did not finish runs now, after
-  // any sandbox it left behind is gone.
-  if (std::size_t killed =
-          runner::kill_orphaned_sandboxes(((*workspace)->options().root + "/jobs"));
-      killed > 0) {
-    log::warn("killed sandboxes a previous process left running", {{"count", killed}});
-  }
-  auto recovered =
-      jobs->recover([&sessions](const SessionRequest& request, const Forge& forge,
-                                const std::string& why) { sessions.abandon(request, forge, why); });
+  // Before any new delivery: what the last process accepted and did not finish runs now.
+  auto recovered = service->recover();
   if (!recovered) {
     std::fprintf(stderr, "recover sessions: %s\n", recovered.error().message.c_str());
     return 2;
   }
-  if (!recovered->resumed.empty() || !recovered->retried.empty() || !recovered->failed.empty()) {
-    log::info("sessions recovered", {{"resumed", recovered->resumed.size()},
-                                     {"retried", recovered->retried.size()},
-                                     {"failed", recovered->failed.size()}});
-  }
-  SessionStore& session_store = **store;
-  SessionControl control{
-      [&jobs](const SessionRequest& request) { return jobs->start(request); },
-      [&jobs](const Event& event) -> Result<std::string> { return jobs->status(event); },
-      [&jobs](const Event& event) -> Result<std::string> { return jobs->cancel(event); },
-      [&session_store](const Event& event, std::int64_t pull_request, const std::string& head_sha) {
-        return session_history(session_store, event, pull_request, head_sha, system_clock().now());
-      }};
-  CommentHandler comments(*config, *templates, control);
-  CiHandler ci_failures(*config, *templates, control);
-  DeliveryDispatcher dispatcher(
-      std::move(*forges),
-      [&comments, &ci_failures](const Event& event, const Forge& forge) -> Result<void> {
-        log::info("event", {{"delivery", event.delivery_id},
-                            {"instance", event.instance},
-                            {"kind", to_string(event.kind)},
-                            {"repo", event.repo.full_name},
-                            {"number", event.number},
-                            {"actor", event.actor.login},
-                            {"bot", event.actor.is_bot}});
-        Result<CommentOutcome> outcome = CommentOutcome{};
-        if (event.kind == EventKind::comment) {
-          outcome = comments.handle(event, forge);
-        } else if (event.kind == EventKind::ci_failed) {
-          outcome = ci_failures.handle(event, forge);
-        } else {
-          return {};
-        }
-        if (!outcome) return tl::unexpected(outcome.error());
-        log::info("event handled", {{"delivery", event.delivery_id},
-                                    {"outcome", to_string(outcome->kind)},
-                                    {"detail", outcome->detail}});
-        return {};
-      });
   DeliveryWorkers workers(
-      db, [&dispatcher](const Delivery& delivery) { return dispatcher.handle(delivery); },
+      db, [&service](const Delivery& delivery) { return service->dispatch(delivery); },
       system_clock(), worker_options);
   if (auto started = workers.start(); !started) {
     std::fprintf(stderr, "%s\n", started.error().message.c_str());
@@ -387,12 +242,24 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
   log::info("stopping: finishing in-flight requests", {{"signal", signal_number}});
   server.stop();
   workers.stop();
-  jobs.reset();  // lets running sessions finish; they use the adapters and the proxy
   eviction.request_stop();
-  model_proxy.stop();
-  store->reset();  // drains the writer queue and closes the database
+  eviction.join();
+  service.reset();  // lets running sessions finish, then stops the model proxy
+  store->reset();   // drains the writer queue and closes the database
   log::info("stopped");
   return 0;
+}
+
+int replay_command(const std::string& config_path, const std::string& data_dir,
+                   const ReplayOptions& options) {
+  auto config = load_config(config_path, data_dir);
+  if (!config) {
+    std::fprintf(stderr, "%s\n", config.error().message.c_str());
+    return 2;
+  }
+  // A dry run's report is the output; the pipeline's log lines would only bury it.
+  if (options.dry_run) log::set_min_level(log::Level::warn);
+  return forgehand::replay(*config, options, std::cout, std::cerr);
 }
 
 int capabilities() {
@@ -599,6 +466,40 @@ int main(int argc, char** argv) {
   serve->add_option("--listen", listen, "host:port to listen on, overriding the config")
       ->envname("FORGEHAND_LISTEN");
 
+  forgehand::ReplayOptions replay_options;
+  std::string replay_config;
+  auto* replay = app.add_subcommand(
+      "replay",
+      "Run one webhook payload from a file through the pipeline, as a delivery would go; the "
+      "signature is not checked (the file is yours). Without --dry-run it posts on the forge and "
+      "runs the session");
+  replay
+      ->add_option("fixture", replay_options.fixture,
+                   "The payload (JSON); its headers are read from the .headers file beside it")
+      ->required()
+      ->check(CLI::ExistingFile);
+  replay->add_option("--instance", replay_options.instance, "The configured instance it came from")
+      ->required();
+  replay->add_option("--event", replay_options.event,
+                     "The event name the forge's event header carries (issue_comment, \"Note "
+                     "Hook\", ...); needed when there is no .headers file, else it wins");
+  auto* replay_dry_run = replay->add_flag(
+      "--dry-run", replay_options.dry_run,
+      "Print the decision and every comment, reaction, status and session it would post or "
+      "start; send nothing to the forge and run nothing");
+  replay
+      ->add_flag("--read", replay_options.read,
+                 "With --dry-run: read from the forge what the pipeline reads (.forgehand.yml, "
+                 "permissions, pull requests, CI logs) instead of assuming; still writes nothing")
+      ->needs(replay_dry_run);
+  replay
+      ->add_option("-c,--config", replay_config,
+                   "Server config (YAML); without it, the embedded defaults are used")
+      ->envname("FORGEHAND_CONFIG")
+      ->check(CLI::ExistingFile);
+  replay->add_option("--data-dir", data_dir, "Data directory for the embedded defaults")
+      ->envname("FORGEHAND_DATA_DIR");
+
   std::string check_path;
   auto* check = app.add_subcommand(
       "check-config", "Validate a server config or a repository's .forgehand.yml and exit");
@@ -704,6 +605,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (*serve) return forgehand::serve(config_path, data_dir, listen);
+  if (*replay) return forgehand::replay_command(replay_config, data_dir, replay_options);
   if (*check) {
     std::string name = std::filesystem::path(check_path).filename().string();
     if (check_repo || name == ".forgehand.yml" || name == ".forgehand.yaml") {

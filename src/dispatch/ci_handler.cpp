@@ -56,7 +56,8 @@ Result<CommentOutcome> CiHandler::handle(const Event& failed, const Forge& forge
         return tl::unexpected(posted.error());
       }
     }
-    return CommentOutcome{Kind::denied, decision.reasons.empty() ? "" : decision.reasons.back()};
+    return CommentOutcome{Kind::denied, decision.reasons.empty() ? "" : decision.reasons.back(),
+                          decision};
   }
 
   std::vector<CiJob> jobs;
@@ -102,9 +103,9 @@ Result<CommentOutcome> CiHandler::handle(const Event& failed, const Forge& forge
   session.acknowledgement = *posted;
   if (auto started = control_.start(session); !started) {
     report_failed_start(forge, thread, session, bot, settings->templates, started.error());
-    return CommentOutcome{Kind::failed, started.error().message};
+    return CommentOutcome{Kind::failed, started.error().message, decision};
   }
-  return CommentOutcome{Kind::started, session.session_id};
+  return CommentOutcome{Kind::started, session.session_id, decision};
 }
 
 }  // namespace forgehand

@@ -45,6 +45,32 @@ void report_failed_start(const Forge& forge, const IssueRef& thread, const Sessi
   }
 }
 
+render::ExplainView explain_view(const ServerConfig& config, const policy::PolicyDecision& decision,
+                                 std::string bot, std::string requester) {
+  std::vector<std::string> reasons = decision.reasons;
+  for (const std::string& rejection : decision.rejections) {
+    reasons.push_back("not applied from .forgehand.yml: " + rejection);
+  }
+  render::ExplainView view{std::move(bot),     std::move(requester),
+                           decision.allowed,   task_in_words(decision.task),
+                           decision.route,     config.route_providers(decision.route),
+                           std::move(reasons), {}};
+  if (decision.allowed) {
+    auto limit = [&](std::string name, std::string value) {
+      view.limits.push_back({std::move(name), std::move(value)});
+    };
+    if (decision.limits.cost > 0) limit("Cost per session", text::decimal(decision.limits.cost, 2));
+    if (decision.limits.tokens > 0) {
+      limit("Tokens per session", render::format_count(decision.limits.tokens));
+    }
+    if (decision.limits.runner_minutes > 0) {
+      limit("Runner time per session", std::to_string(decision.limits.runner_minutes) + " min");
+    }
+    limit("Turns per session", std::to_string(decision.limits.turns));
+  }
+  return view;
+}
+
 std::string_view to_string(CommentOutcome::Kind kind) {
   static constexpr std::string_view kNames[] = {"ignored", "replied", "denied", "started",
                                                 "failed"};
@@ -138,32 +164,11 @@ Result<CommentOutcome> CommentHandler::handle(const Event& event, const Forge& f
   }
 
   if (reply) {  // explain
-    render::ExplainView view{bot,
-                             requester,
-                             decision.allowed,
-                             task_in_words(decision.task),
-                             decision.route,
-                             config_.route_providers(decision.route),
-                             reasons,
-                             {}};
-    if (decision.allowed) {
-      auto limit = [&](std::string name, std::string value) {
-        view.limits.push_back({std::move(name), std::move(value)});
-      };
-      if (decision.limits.cost > 0)
-        limit("Cost per session", text::decimal(decision.limits.cost, 2));
-      if (decision.limits.tokens > 0) {
-        limit("Tokens per session", render::format_count(decision.limits.tokens));
-      }
-      if (decision.limits.runner_minutes > 0) {
-        limit("Runner time per session", std::to_string(decision.limits.runner_minutes) + " min");
-      }
-      limit("Turns per session", std::to_string(decision.limits.turns));
-    }
+    render::ExplainView view = explain_view(config_, decision, bot, requester);
     if (auto posted = post(render::render_view(templates, kind, view)); !posted) {
       return tl::unexpected(posted.error());
     }
-    return CommentOutcome{CommentOutcome::Kind::replied, "explain"};
+    return CommentOutcome{CommentOutcome::Kind::replied, "explain", decision};
   }
 
   if (!decision.allowed) {
@@ -173,7 +178,8 @@ Result<CommentOutcome> CommentHandler::handle(const Event& event, const Forge& f
         return tl::unexpected(posted.error());
       }
     }
-    return CommentOutcome{CommentOutcome::Kind::denied, reasons.empty() ? "" : reasons.back()};
+    return CommentOutcome{CommentOutcome::Kind::denied, reasons.empty() ? "" : reasons.back(),
+                          decision};
   }
 
   SessionRequest session{new_session_id(), event, *run, decision, {}};
@@ -192,9 +198,9 @@ Result<CommentOutcome> CommentHandler::handle(const Event& event, const Forge& f
   if (auto started = control_.start(session); !started) {
     report_failed_start(forge, thread, session, bot, templates, started.error());
     // Said on the thread; retrying the delivery would post a second acknowledgement.
-    return CommentOutcome{CommentOutcome::Kind::failed, started.error().message};
+    return CommentOutcome{CommentOutcome::Kind::failed, started.error().message, decision};
   }
-  return CommentOutcome{CommentOutcome::Kind::started, session.session_id};
+  return CommentOutcome{CommentOutcome::Kind::started, session.session_id, decision};
 }
 
 }  // namespace forgehand

@@ -5,6 +5,7 @@
 // a change there takes effect at once. Thread-safe when the session control is.
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "commands/command_parser.h"
@@ -13,6 +14,7 @@
 #include "forgehand/forge.h"
 #include "policy/policy.h"
 #include "render/templates.h"
+#include "render/views.h"
 
 namespace forgehand {
 
@@ -45,6 +47,9 @@ struct SessionControl {
 struct CommentOutcome {
   enum class Kind { ignored, replied, denied, started, failed } kind = Kind::ignored;
   std::string detail;  // the reason ignored, the verb replied to, the deny reason, the session
+  // The policy's decision when one was made (explain, denied, started, failed): `forgehand
+  // replay` shows it.
+  std::optional<policy::PolicyDecision> decision;
 };
 
 std::string_view to_string(CommentOutcome::Kind kind);
@@ -66,6 +71,11 @@ class CommentHandler {
   const render::TemplateSet& templates_;
   SessionControl control_;
 };
+
+// What `explain` shows for a decision: its reasons, the repository settings it did not apply, the
+// route's providers and, when allowed, the session limits.
+render::ExplainView explain_view(const ServerConfig& config, const policy::PolicyDecision& decision,
+                                 std::string bot, std::string requester);
 
 // Turns an acknowledgement into a failure comment when its session could not be started.
 void report_failed_start(const Forge& forge, const IssueRef& thread, const SessionRequest& session,

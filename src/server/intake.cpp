@@ -206,53 +206,29 @@ IntakeResponse Intake::receive(std::string_view instance_name, const HeaderMap& 
     return reject(std::move(response), ErrorCode::unauthorized, verified.error().message);
   }
 
-  ForgeHeaders names = headers_for(instance->kind);
-  std::string_view event = first_header(headers, names.event);
-  if (event.empty() || event.size() > kMaxEventLength || !printable_ascii(event, true)) {
-    return reject(std::move(response), ErrorCode::malformed,
-                  "missing or invalid " + std::string(names.event[0]) + " header");
-  }
-  response.event = std::string(event);
+  auto event = webhook_event(instance->kind, headers);
+  if (!event) return reject(std::move(response), event.error().code, event.error().message);
+  response.event = *event;
 
-  if (!handles_event(instance->kind, event)) {
+  if (!handles_event(instance->kind, *event)) {
     response.status = 202;
     response.outcome = IntakeOutcome::ignored;
-    response.reason = "forgehand does not act on " + std::string(event) + " events";
+    response.reason = "forgehand does not act on " + *event + " events";
     response.body = json_body({{"status", "ignored"}, {"reason", response.reason}});
     return response;
   }
 
-  std::string delivery_id(first_header(headers, names.delivery));
-  if (delivery_id.empty()) {
-    // Old GitLab releases send no delivery id; identical bytes for the same event are the same
-    // delivery, so a content hash still deduplicates their retries.
-    delivery_id = "sha256:" +
-                  crypto::hex_encode(crypto::sha256(std::string(event) + "\n" + std::string(body)));
+  auto delivery_id = webhook_delivery_id(instance->kind, *event, headers, body);
+  if (!delivery_id) {
+    return reject(std::move(response), delivery_id.error().code, delivery_id.error().message);
   }
-  if (delivery_id.size() > kMaxDeliveryIdLength || !printable_ascii(delivery_id, false)) {
-    return reject(std::move(response), ErrorCode::malformed,
-                  "the delivery id header is not a printable id of at most 200 characters");
-  }
-  response.delivery_id = delivery_id;
+  response.delivery_id = *delivery_id;
 
-  if (!is_valid_json(body)) {
-    return reject(std::move(response), ErrorCode::malformed,
-                  "body is not valid JSON; configure the webhook's content type as "
-                  "application/json");
-  }
+  auto delivery = make_delivery(instance->name, *event, *delivery_id, headers, body, now);
+  if (!delivery)
+    return reject(std::move(response), delivery.error().code, delivery.error().message);
 
-  Delivery delivery;
-  delivery.instance = instance->name;
-  delivery.delivery_id = delivery_id;
-  delivery.event = std::string(event);
-  delivery.body = std::string(body);
-  delivery.received_at = now;
-  for (std::string_view name : kKeptHeaders) {
-    auto it = headers.find(name);
-    if (it != headers.end()) delivery.headers.emplace(it->first, it->second);
-  }
-
-  auto recorded = store_.record_delivery(delivery);
+  auto recorded = store_.record_delivery(*delivery);
   if (!recorded) {
     // 5xx, not 4xx: the delivery was fine, we could not keep it. Forges treat 5xx as temporary.
     response.status = http_status(ErrorCode::unavailable);
@@ -265,14 +241,63 @@ IntakeResponse Intake::receive(std::string_view instance_name, const HeaderMap& 
     response.status = 200;
     response.outcome = IntakeOutcome::duplicate;
     response.reason = "delivery was recorded before";
-    response.body = json_body({{"status", "duplicate"}, {"delivery", delivery_id}});
+    response.body = json_body({{"status", "duplicate"}, {"delivery", *delivery_id}});
     return response;
   }
   if (on_recorded_) on_recorded_();
   response.status = 202;
   response.outcome = IntakeOutcome::accepted;
-  response.body = json_body({{"status", "accepted"}, {"delivery", delivery_id}});
+  response.body = json_body({{"status", "accepted"}, {"delivery", *delivery_id}});
   return response;
+}
+
+std::string_view event_header(ForgeKind kind) { return headers_for(kind).event[0]; }
+
+Result<std::string> webhook_event(ForgeKind kind, const HeaderMap& headers) {
+  ForgeHeaders names = headers_for(kind);
+  std::string_view event = first_header(headers, names.event);
+  if (event.empty() || event.size() > kMaxEventLength || !printable_ascii(event, true)) {
+    return fail(ErrorCode::malformed,
+                "missing or invalid " + std::string(names.event[0]) + " header");
+  }
+  return std::string(event);
+}
+
+Result<std::string> webhook_delivery_id(ForgeKind kind, std::string_view event,
+                                        const HeaderMap& headers, std::string_view body) {
+  std::string delivery_id(first_header(headers, headers_for(kind).delivery));
+  if (delivery_id.empty()) {
+    // Old GitLab releases send no delivery id; identical bytes for the same event are the same
+    // delivery, so a content hash still deduplicates their retries.
+    delivery_id = "sha256:" +
+                  crypto::hex_encode(crypto::sha256(std::string(event) + "\n" + std::string(body)));
+  }
+  if (delivery_id.size() > kMaxDeliveryIdLength || !printable_ascii(delivery_id, false)) {
+    return fail(ErrorCode::malformed,
+                "the delivery id header is not a printable id of at most 200 characters");
+  }
+  return delivery_id;
+}
+
+Result<Delivery> make_delivery(std::string_view instance, std::string event,
+                               std::string delivery_id, const HeaderMap& headers,
+                               std::string_view body, TimePoint now) {
+  if (!is_valid_json(body)) {
+    return fail(ErrorCode::malformed,
+                "body is not valid JSON; configure the webhook's content type as "
+                "application/json");
+  }
+  Delivery delivery;
+  delivery.instance = std::string(instance);
+  delivery.delivery_id = std::move(delivery_id);
+  delivery.event = std::move(event);
+  delivery.body = std::string(body);
+  delivery.received_at = now;
+  for (std::string_view name : kKeptHeaders) {
+    auto it = headers.find(name);
+    if (it != headers.end()) delivery.headers.emplace(it->first, it->second);
+  }
+  return delivery;
 }
 
 }  // namespace forgehand

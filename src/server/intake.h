@@ -72,4 +72,26 @@ class Intake {
   std::function<void()> on_recorded_;
 };
 
+// The steps of `receive` after verification, for callers that hold a payload without a signature
+// (`forgehand replay`): they see the event name and delivery exactly as the intake would record
+// them.
+
+// The header naming the event for `kind` ("x-github-event", ...), lower-cased.
+std::string_view event_header(ForgeKind kind);
+
+// The event name from the forge's header. `malformed` when it is missing or not a short
+// printable name.
+Result<std::string> webhook_event(ForgeKind kind, const HeaderMap& headers);
+
+// The forge's delivery id, or a content hash when it sends none. `malformed` when the id is not
+// a short printable id.
+Result<std::string> webhook_delivery_id(ForgeKind kind, std::string_view event,
+                                        const HeaderMap& headers, std::string_view body);
+
+// The delivery as `receive` records it, with only the headers workers need. `malformed` for a
+// body that is not JSON.
+Result<Delivery> make_delivery(std::string_view instance, std::string event,
+                               std::string delivery_id, const HeaderMap& headers,
+                               std::string_view body, TimePoint now);
+
 }  // namespace forgehand

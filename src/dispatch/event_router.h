@@ -1,0 +1,30 @@
+#pragma once
+// Which handler an event goes to: comments to CommentHandler, CI failures to CiHandler. The one
+// place `serve` and `forgehand replay` both route through, so a replay takes the path a delivery
+// would. Thread-safe when the session control is.
+
+#include "config/server_config.h"
+#include "dispatch/ci_handler.h"
+#include "dispatch/comment_handler.h"
+#include "forgehand/event.h"
+#include "forgehand/forge.h"
+#include "render/templates.h"
+
+namespace forgehand {
+
+class EventRouter {
+ public:
+  // `config` and `templates` must outlive the router.
+  EventRouter(const ServerConfig& config, const render::TemplateSet& templates,
+              SessionControl control);
+
+  // What came of the event. Kinds no handler acts on yet are `ignored`, saying so. Errors are
+  // the handler's (the forge's, mostly): transient ones make the delivery's worker retry.
+  Result<CommentOutcome> handle(const Event& event, const Forge& forge) const;
+
+ private:
+  CommentHandler comments_;
+  CiHandler ci_failures_;
+};
+
+}  // namespace forgehand
