@@ -322,6 +322,40 @@ TEST_CASE("session store: attempts are counted per failing head sha and per pull
   CHECK(store->count_pull_request_attempts("github", "acme/web", 12) == 0);
 }
 
+TEST_CASE("session store: CI failing on forgehand's own fix counts against the commit it fixed") {
+  testing::TempDir dir;
+  auto store = open_store(dir.file("forgehand.db"));
+  auto fix = [](std::string id, std::string failing, std::string pushed, std::string instance) {
+    SessionRecord session = queued(std::move(id));
+    session.instance = std::move(instance);
+    session.task = TaskType::ci_fix;
+    session.trigger.event = EventKind::ci_failed;
+    session.trigger.head_sha = std::move(failing);
+    session.head_sha = std::move(pushed);
+    return session;
+  };
+  // A human's commit h1 failed; forgehand's fix f1 failed; its fix f2 failed too.
+  REQUIRE(store->create_session(fix("fh-1", "h1", "f1", "github")));
+  REQUIRE(store->create_session(fix("fh-2", "f1", "f2", "github")));
+  // The same shas on another instance are another repository's.
+  REQUIRE(store->create_session(fix("fh-3", "h1", "f1", "gitlab")));
+  // A comment task pushed c1 on top of the human's commit: it is no CI fix attempt.
+  SessionRecord comment = queued("fh-4");
+  comment.trigger.head_sha = "h2";
+  comment.head_sha = "c1";
+  REQUIRE(store->create_session(comment));
+
+  CHECK(store->count_ci_fix_attempts("github", "acme/api", "h1") == 1);
+  CHECK(store->count_ci_fix_attempts("github", "acme/api", "f1") == 2);
+  CHECK(store->count_ci_fix_attempts("github", "acme/api", "f2") == 2);
+  CHECK(store->count_ci_fix_attempts("gitlab", "acme/api", "f1") == 1);
+  CHECK(store->count_ci_fix_attempts("github", "acme/api", "c1") == 0);
+
+  // A cycle (a session pushing a commit it was itself triggered by) still ends.
+  REQUIRE(store->create_session(fix("fh-5", "loop", "loop", "github")));
+  CHECK(store->count_ci_fix_attempts("github", "acme/api", "loop") == 1);
+}
+
 TEST_CASE("session store: monthly usage follows UTC calendar months") {
   testing::TempDir dir;
   auto store = open_store(dir.file("forgehand.db"));

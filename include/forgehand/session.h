@@ -257,7 +257,9 @@ class SessionStore {
   // at start-up and periodically; requeue or fail each.
   virtual Result<std::vector<SessionRecord>> stale_sessions(TimePoint heartbeat_before) = 0;
 
-  // Automatic CI fixes (task ci_fix, any state but denied) triggered by the failing `head_sha`.
+  // Automatic CI fixes (task ci_fix, any state but denied) triggered by the failing `head_sha`,
+  // or by the commit the session that pushed `head_sha` was fixing, and so on back: forgehand's
+  // own fix failing CI again counts against the attempts on the commit it fixed.
   virtual Result<std::int64_t> count_ci_fix_attempts(std::string_view instance,
                                                      std::string_view repo,
                                                      std::string_view head_sha) = 0;

@@ -1162,9 +1162,17 @@ Result<std::int64_t> SqliteStore::count_ci_fix_attempts(std::string_view instanc
                                                         std::string_view repo,
                                                         std::string_view head_sha) {
   std::lock_guard lock(reader_mutex_);
+  // The chain: the sha, the sha of the commit the session that pushed it was fixing, and so on
+  // back to a commit nobody's session pushed. UNION drops repeats, so even a cycle ends.
   auto count = reader_->statement(
-      "SELECT count(*) FROM sessions WHERE instance = ?1 AND repo = ?2 AND "
-      "trigger_head_sha = ?3 AND task = 'ci_fix' AND state <> 'denied'");
+      "WITH RECURSIVE chain(sha, depth) AS ("
+      " SELECT ?3, 0"
+      " UNION"
+      " SELECT s.trigger_head_sha, chain.depth + 1 FROM sessions s JOIN chain ON s.head_sha = "
+      "chain.sha"
+      " WHERE s.instance = ?1 AND s.repo = ?2 AND s.trigger_head_sha <> '' AND chain.depth < 50)"
+      " SELECT count(*) FROM sessions WHERE instance = ?1 AND repo = ?2 AND "
+      "trigger_head_sha IN (SELECT sha FROM chain) AND task = 'ci_fix' AND state <> 'denied'");
   if (!count) return tl::unexpected(count.error());
   (*count)->bind(1, instance).bind(2, repo).bind(3, head_sha);
   std::int64_t n = (*count)->next_row() ? (*count)->integer(0) : 0;
