@@ -710,8 +710,7 @@ Enum enum_named(const std::string& name, const std::string_view (&names)[N]) {
 }
 
 EventKind event_kind_named(const std::string& name) {
-  for (EventKind kind :
-       {EventKind::comment, EventKind::ci_failed, EventKind::pr_closed, EventKind::installation}) {
+  for (EventKind kind : kAllEventKinds) {
     if (to_string(kind) == name) return kind;
   }
   return EventKind::comment;
