@@ -26,6 +26,7 @@
 #include "dispatch/delivery_dispatcher.h"
 #include "dispatch/delivery_workers.h"
 #include "dispatch/job_queue.h"
+#include "dispatch/outcome_recorder.h"
 #include "dispatch/session_records.h"
 #include "dispatch/session_runner.h"
 #include "forges/forge_registry.h"
@@ -315,9 +316,10 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
       }};
   CommentHandler comments(*config, *templates, control);
   CiHandler ci_failures(*config, *templates, control);
+  OutcomeRecorder outcomes(session_store, system_clock());
   DeliveryDispatcher dispatcher(
       std::move(*forges),
-      [&comments, &ci_failures](const Event& event, const Forge& forge) -> Result<void> {
+      [&comments, &ci_failures, &outcomes](const Event& event, const Forge& forge) -> Result<void> {
         log::info("event", {{"delivery", event.delivery_id},
                             {"instance", event.instance},
                             {"kind", to_string(event.kind)},
@@ -325,6 +327,8 @@ int serve(const std::string& config_path, const std::string& data_dir, const std
                             {"number", event.number},
                             {"actor", event.actor.login},
                             {"bot", event.actor.is_bot}});
+        // Before the CI handler, so a failure is recorded red whatever becomes of its fix.
+        if (auto recorded = outcomes.handle(event); !recorded) return recorded;
         Result<CommentOutcome> outcome = CommentOutcome{};
         if (event.kind == EventKind::comment) {
           outcome = comments.handle(event, forge);
