@@ -127,7 +127,7 @@ struct Seeded {
                                                 day(created_day) + 1h));
     }
     if (ci != CiResult::unknown)
-      REQUIRE(store.record_ci_result("github", repo, "pushed-" + id, ci));
+      REQUIRE(store.record_ci_result("github", repo, "pushed-" + id, "check suite 1", ci));
     if (final_state != SessionState::running) {
       REQUIRE(store.finish_session(
           id, final_state, final_state == SessionState::failed ? "the tests still fail" : "",

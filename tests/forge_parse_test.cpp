@@ -83,6 +83,7 @@ std::string field(const Event& e, std::string_view name) {
   if (name == "ci_run_id") return e.ci_run_id;
   if (name == "ci_job_ids") return join(e.ci_job_ids);
   if (name == "ci_conclusion") return e.ci_conclusion;
+  if (name == "ci_check") return e.ci_check;
   if (name == "merged") return flag(e.merged);
   if (name == "merged_by") return e.merged_by;
   if (name == "installation_id") return e.repo.installation_id;
@@ -133,21 +134,33 @@ TEST_CASE("GitHub payloads become events") {
        {{"kind", "ci_failed"},
         {"ci_job_ids", "128620228"},
         {"ci_conclusion", "failure"},
+        {"ci_check", ""},
         {"number", "2"},
         {"pr", "true"},
         {"head_sha", "ec26c3e57ca3a959ca5aad62de7213c562f8c821"}}},
       {"github/workflow_job.completed.failure",
        {{"kind", "ci_failed"},
+        {"ci_check", ""},
         {"ci_job_ids", "289782451"},
         {"ci_run_id", "2202229078"},
         {"number", "0"},
         {"head_sha", "3484a3fb816e0859fd6e1cea078d76385ff50625"}}},
-      {"github/check_suite.completed.success", {}, "concluded success"},
+      {"github/check_suite.completed.success",
+       {{"kind", "ci_passed"},
+        {"repo", "Codertocat/Hello-World"},
+        {"ci_conclusion", "success"},
+        {"ci_run_id", "118578147"},
+        {"ci_check", "check suite 118578147"},
+        {"head_sha", "ec26c3e57ca3a959ca5aad62de7213c562f8c821"},
+        {"number", "2"},
+        {"pr", "true"}}},
+      // Its check suite reports the run: one verdict per run.
       {"github/workflow_run.completed.success.with_pull_requests", {}, "concluded success"},
       {"github/pull_request.closed.unmerged",
        {{"kind", "pr_closed"},
         {"number", "2"},
         {"merged", "false"},
+        {"merged_by", ""},
         {"actor", "Codertocat"},
         {"fork", "false"},
         {"head_sha", "ec26c3e57ca3a959ca5aad62de7213c562f8c821"}}},
@@ -171,10 +184,12 @@ TEST_CASE("GitHub payloads become events") {
         {"number", "0"},
         {"pr", "false"},
         {"ci_run_id", "118578147"},
+        {"ci_check", "check suite 118578147"},
         {"head_sha", "4f7d3c52a1b8e0f69c2d4a7e91b3c5d8f0a2e6b4"},
         {"head_ref", ""}}},
       {"github/workflow_run.completed.failure",
        {{"kind", "ci_failed"},
+        {"ci_check", ""},
         {"number", "42"},
         {"pr", "true"},
         {"ci_run_id", "6112488003"},
@@ -206,17 +221,28 @@ TEST_CASE("GitLab payloads become events") {
        {{"kind", "comment"}, {"number", "17"}, {"pr", "false"}, {"comment_id", "1241"}}},
       {"gitlab/merge_request_hook.merge",
        {{"kind", "pr_closed"},
+        {"action", "merge"},
         {"number", "4"},
         {"merged", "true"},
         {"merged_by", "anbraten"},
+        {"actor", "anbraten"},
         {"fork", "false"}}},
       {"gitlab/merge_request_hook.open", {}, "merge request open"},
-      {"gitlab/pipeline_hook.mr_pipeline", {}, "pipeline success"},
+      {"gitlab/pipeline_hook.mr_pipeline",
+       {{"kind", "ci_passed"},
+        {"repo", "gitlab-org/gitlab-test"},
+        {"ci_conclusion", "success"},
+        {"ci_run_id", "31"},
+        {"ci_check", "pipeline 31"},
+        {"head_sha", "bcbb5ec396a2c0f828686f14fac9b80b780504f2"},
+        {"number", "1"},
+        {"pr", "true"}}},
       {"gitlab/pipeline_hook.failed.mr",
        {{"kind", "ci_failed"},
         {"number", "12"},
         {"pr", "true"},
         {"ci_run_id", "1287"},
+        {"ci_check", "pipeline 1287"},
         {"ci_job_ids", "9019"},
         {"head_sha", "8b6f3e1c2a9d4f7e0b5c3a1d9e8f7a6b5c4d3e2f"},
         {"actor", "jdoe"}}},
@@ -247,10 +273,15 @@ TEST_CASE("Gitea and Forgejo payloads become events") {
         {"merged_by", "anbraten"},
         {"fork", "false"},
         {"head_sha", "d555a5dd07f4d0148a58d4686ec381502ae6a2d4"}}},
-      {"gitea/pull_request.closed.unmerged", {{"kind", "pr_closed"}, {"merged", "false"}}},
+      {"gitea/pull_request.closed.unmerged",
+       {{"kind", "pr_closed"}, {"merged", "false"}, {"merged_by", ""}}},
       {"forgejo/pull_request.closed.merged",
-       {{"kind", "pr_closed"}, {"merged", "true"}, {"repo", "anbraten/test-repo"}}},
-      {"forgejo/pull_request.closed.unmerged", {{"kind", "pr_closed"}, {"merged", "false"}}},
+       {{"kind", "pr_closed"},
+        {"merged", "true"},
+        {"merged_by", "anbraten"},
+        {"repo", "anbraten/test-repo"}}},
+      {"forgejo/pull_request.closed.unmerged",
+       {{"kind", "pr_closed"}, {"merged", "false"}, {"merged_by", ""}}},
       {"gitea/issue_comment.created.on_pr",
        {{"kind", "comment"},
         {"repo", "alice/widgets"},
@@ -266,14 +297,32 @@ TEST_CASE("Gitea and Forgejo payloads become events") {
       {"gitea/status.failure",
        {{"kind", "ci_failed"},
         {"ci_conclusion", "failure"},
+        {"ci_check", "status CI / test (pull_request)"},
         {"number", "0"},
         {"head_sha", "5e9c1d7a3f2b8e4c6a0d9f1b3e5c7a2d4f6b8e01"},
         {"actor", "gitea-actions"}}},
+      {"gitea/status.success",
+       {{"kind", "ci_passed"},
+        {"ci_conclusion", "success"},
+        {"ci_check", "status CI / test (pull_request)"},
+        {"repo", "alice/widgets"},
+        {"head_sha", "5e9c1d7a3f2b8e4c6a0d9f1b3e5c7a2d4f6b8e01"}}},
       {"gitea/workflow_job.completed.failure",
-       {{"kind", "ci_failed"}, {"ci_job_ids", "1201"}, {"ci_run_id", "317"}, {"actor", "bob"}}},
+       {{"kind", "ci_failed"},
+        {"ci_check", ""},
+        {"ci_job_ids", "1201"},
+        {"ci_run_id", "317"},
+        {"actor", "bob"}}},
       {"gitea/workflow_run.completed.failure",
        {{"kind", "ci_failed"},
         {"ci_run_id", "318"},
+        {"ci_check", "workflow run 318"},
+        {"head_sha", "5e9c1d7a3f2b8e4c6a0d9f1b3e5c7a2d4f6b8e01"}}},
+      {"gitea/workflow_run.completed.success",
+       {{"kind", "ci_passed"},
+        {"ci_conclusion", "success"},
+        {"ci_run_id", "318"},
+        {"ci_check", "workflow run 318"},
         {"head_sha", "5e9c1d7a3f2b8e4c6a0d9f1b3e5c7a2d4f6b8e01"}}},
       {"forgejo/issue_comment.created.on_pr",
        {{"kind", "comment"},
@@ -285,13 +334,69 @@ TEST_CASE("Gitea and Forgejo payloads become events") {
        {{"kind", "ci_failed"},
         {"repo", "alice/widgets"},
         {"ci_run_id", "318"},
+        {"ci_check", "run 318"},
         {"number", "12"},
         {"pr", "true"},
         {"actor", "bob"},
         {"fork", "false"},
         {"head_sha", "5e9c1d7a3f2b8e4c6a0d9f1b3e5c7a2d4f6b8e01"}}},
+      {"forgejo/action_run_success",
+       {{"kind", "ci_passed"},
+        {"repo", "alice/widgets"},
+        {"ci_conclusion", "success"},
+        {"ci_run_id", "318"},
+        {"ci_check", "run 318"},
+        {"number", "12"},
+        {"head_sha", "5e9c1d7a3f2b8e4c6a0d9f1b3e5c7a2d4f6b8e01"}}},
   };
   for (const Expected& expected : table) check(expected);
+}
+
+TEST_CASE("forgehand's own commit status is not CI, and passing jobs and recoveries add nothing") {
+  // Gitea reports the status forgehand sets on what it pushed.
+  auto own = testing::load_fixture("gitea/status.success");
+  auto status = nlohmann::json::parse(own.body);
+  status["context"] = "forgehand";
+  own.body = status.dump();
+  auto own_status = forge_for(ForgeKind::gitea)->parse(delivery_from(own, ForgeKind::gitea));
+  REQUIRE(own_status.has_value());
+  CHECK(std::get<Ignored>(*own_status).reason == "forgehand's own commit status");
+
+  // On GitLab that status makes an `external` pipeline when the commit has no branch pipeline.
+  auto external = testing::load_fixture("gitlab/pipeline_hook.mr_pipeline");
+  auto pipeline = nlohmann::json::parse(external.body);
+  pipeline["object_attributes"]["source"] = "external";
+  external.body = pipeline.dump();
+  auto by_someone = forge_for(ForgeKind::gitlab)->parse(delivery_from(external, ForgeKind::gitlab));
+  REQUIRE(by_someone.has_value());
+  CHECK(std::get<Event>(*by_someone).kind == EventKind::ci_passed);  // another CI's statuses
+  auto by_self =
+      forge_for(ForgeKind::gitlab, "root")->parse(delivery_from(external, ForgeKind::gitlab));
+  REQUIRE(by_self.has_value());
+  CHECK(std::get<Ignored>(*by_self).reason == "pipeline made by forgehand's own commit status");
+
+  auto job = testing::load_fixture("gitea/workflow_job.completed.failure");
+  auto job_json = nlohmann::json::parse(job.body);
+  job_json["workflow_job"]["conclusion"] = "success";
+  job.body = job_json.dump();
+  auto passed_job = forge_for(ForgeKind::gitea)->parse(delivery_from(job, ForgeKind::gitea));
+  REQUIRE(passed_job.has_value());
+  CHECK(std::get<Ignored>(*passed_job).reason == "workflow_job concluded success");
+
+  auto recover = testing::load_fixture("forgejo/action_run_success");
+  recover.headers["x-forgejo-event"] = "action_run_recover";
+  auto recovered = forge_for(ForgeKind::forgejo)->parse(delivery_from(recover, ForgeKind::forgejo));
+  REQUIRE(recovered.has_value());
+  CHECK(std::get<Ignored>(*recovered).reason == "action_run_recover");
+
+  auto neutral = testing::load_fixture("github/check_suite.completed.success");
+  auto suite = nlohmann::json::parse(neutral.body);
+  suite["check_suite"]["conclusion"] = "neutral";
+  neutral.body = suite.dump();
+  auto not_a_verdict =
+      forge_for(ForgeKind::github)->parse(delivery_from(neutral, ForgeKind::github));
+  REQUIRE(not_a_verdict.has_value());
+  CHECK(std::get<Ignored>(*not_a_verdict).reason == "check_suite concluded neutral");
 }
 
 TEST_CASE("bots and forgehand's own account are recognised") {

@@ -40,6 +40,7 @@ SessionRequest full_request(const std::string& id, std::int64_t number) {
   event.base_ref = "main";
   event.ci_job_ids = {"11", "12"};
   event.ci_conclusion = "failure";
+  event.ci_check = "workflow run 7";
   request.run.verb = commands::Verb::retry;
   request.run.instructions = "fix the flaky test\nsecond line";
   request.run.route = "fast";
@@ -120,6 +121,8 @@ TEST_CASE("session job: a request round-trips through its JSON") {
   CHECK(parsed->event.kind == EventKind::ci_failed);
   CHECK(parsed->event.repo.id == "42");
   CHECK(parsed->event.comment_body == original.event.comment_body);
+  CHECK(parsed->event.ci_check == "workflow run 7");
+  CHECK(parsed->event.ci_job_ids == original.event.ci_job_ids);
   CHECK(parsed->run.verb == commands::Verb::retry);
   CHECK(parsed->decision.task == TaskType::ci_fix);
   CHECK(parsed->decision.limits.cost == doctest::Approx(0.5));

@@ -211,9 +211,16 @@ TEST_CASE("replay: what is ignored says why, and an unknown instance lists the c
     CHECK(run.says("Ignored: forgehand does not act on push events"));
   }
   SUBCASE("an action the adapter ignores") {
-    auto run = rig.dry_run(fixture("github/check_suite.completed.success"), "github");
+    std::string path = rig.payload("github/issue_comment.created.issue",
+                                   [](json& body) { body["action"] = "deleted"; });
+    auto run = rig.dry_run(path, "github", "issue_comment");
     CHECK(run.status == 1);
     CHECK(run.says("Ignored: "));
+  }
+  SUBCASE("a CI verdict, which is only recorded on sessions") {
+    auto run = rig.dry_run(fixture("github/check_suite.completed.success"), "github");
+    CHECK(run.status == 1);
+    CHECK(run.says("Outcome: ignored: an outcome, recorded on the sessions it concerns"));
   }
   SUBCASE("an unknown instance") {
     auto run = rig.dry_run(fixture("github/issue_comment.created.pull_request"), "gitlab");

@@ -192,7 +192,7 @@ INSERT INTO deliveries (instance, delivery_id, event, headers, body, received_at
   REQUIRE(sqlite3_prepare_v2(db, "SELECT group_concat(version) FROM schema_version", -1, &versions,
                              nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(versions) == SQLITE_ROW);
-  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(versions, 0))) == "1,2,3");
+  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(versions, 0))) == "1,2,3,4");
   sqlite3_finalize(versions);
   // A file from a newer forgehand is refused rather than misread.
   REQUIRE(sqlite3_exec(db, "INSERT INTO schema_version VALUES (99, 0)", nullptr, nullptr,
@@ -412,9 +412,12 @@ TEST_CASE(
                                            "ignored", kJan31 + 2h) == std::size_t{1});
   CHECK(store->record_pull_request_outcome("github", "acme/api", 99, PullRequestState::merged,
                                            "bob", kJan31) == std::size_t{0});
-  CHECK(store->record_ci_result("github", "acme/api", "fix-1", CiResult::red) == std::size_t{1});
-  CHECK(store->record_ci_result("github", "acme/api", "fix-1", CiResult::green) == std::size_t{1});
-  CHECK(store->record_ci_result("gitlab", "acme/api", "fix-2", CiResult::red) == std::size_t{0});
+  CHECK(store->record_ci_result("github", "acme/api", "fix-1", "suite 1", CiResult::red) ==
+        std::size_t{1});
+  CHECK(store->record_ci_result("github", "acme/api", "fix-1", "suite 1", CiResult::green) ==
+        std::size_t{1});
+  CHECK(store->record_ci_result("gitlab", "acme/api", "fix-2", "suite 1", CiResult::red) ==
+        std::size_t{0});
 
   auto merged = *store->find_session("fh-1");
   CHECK(merged->pull_request.state == PullRequestState::merged);
@@ -432,6 +435,41 @@ TEST_CASE(
   auto reopened = *store->find_session("fh-2");
   CHECK(reopened->pull_request.state == PullRequestState::open);
   CHECK_FALSE(reopened->pull_request.closed_at.has_value());
+}
+
+TEST_CASE("session store: a commit is red while any of its CI checks is, whatever the order") {
+  testing::TempDir dir;
+  auto store = open_store(dir.file("forgehand.db"));
+  REQUIRE(store->create_session(queued("fh-1")));
+  SessionUpdate update;
+  update.head_sha = "fix-1";
+  REQUIRE(store->update_session("fh-1", update));
+  auto ci = [&] { return (*store->find_session("fh-1"))->ci; };
+
+  REQUIRE(store->record_ci_result("github", "acme/api", "fix-1", "lint", CiResult::green));
+  CHECK(ci() == CiResult::green);
+  REQUIRE(store->record_ci_result("github", "acme/api", "fix-1", "tests", CiResult::red));
+  CHECK(ci() == CiResult::red);
+  // Another check passing after it does not hide the failure...
+  REQUIRE(store->record_ci_result("github", "acme/api", "fix-1", "docs", CiResult::green));
+  CHECK(ci() == CiResult::red);
+  // ...a re-run of the failed one passing does. Names are keys, whatever they hold.
+  REQUIRE(store->record_ci_result("github", "acme/api", "fix-1", "tests", CiResult::green));
+  CHECK(ci() == CiResult::green);
+  REQUIRE(store->record_ci_result("github", "acme/api", "fix-1", R"(status "ci" / x.y)",
+                                  CiResult::red));
+  CHECK(ci() == CiResult::red);
+  REQUIRE(store->record_ci_result("github", "acme/api", "fix-1", R"(status "ci" / x.y)",
+                                  CiResult::green));
+  CHECK(ci() == CiResult::green);
+
+  CHECK(store->record_ci_result("github", "acme/api", "", "tests", CiResult::red).error().code ==
+        ErrorCode::invalid_argument);
+  CHECK(store->record_ci_result("github", "acme/api", "fix-1", "", CiResult::red).error().code ==
+        ErrorCode::invalid_argument);
+  CHECK(store->record_ci_result("github", "acme/api", "fix-1", "tests", CiResult::unknown)
+            .error()
+            .code == ErrorCode::invalid_argument);
 }
 
 TEST_CASE("session store: list filters by repository, state and time, newest first") {

@@ -26,9 +26,10 @@ std::vector<Capability> GiteaForge::capabilities() const {
   return {
       {"events", "yes",
        forgejo ? "comments; closed pull requests; CI failures from action_run_failure and "
-                 "workflow_job"
+                 "workflow_job; CI results from action_run_failure and action_run_success"
                : "comments; closed pull requests; CI failures from commit statuses (1.23+), "
-                 "workflow runs and jobs (1.24+)"},
+                 "workflow runs and jobs (1.24+); CI results from commit statuses and workflow "
+                 "runs"},
       {"authentication", "yes", "bot user token (Authorization: token ...)"},
       {"comments", "yes", "post, edit, react (reactions allowed by the server's [ui] REACTIONS)"},
       {"pull requests", "degrades",

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "forgehand/forge.h"
 #include "forges/common/actor.h"
 #include "forges/common/payload_fields.h"
 
@@ -76,33 +77,46 @@ struct Converter {
     return event;
   }
 
-  // Commit statuses (Gitea 1.23+) come from Gitea Actions and external CI alike.
+  // Commit statuses (Gitea 1.23+) come from Gitea Actions and external CI alike, one per
+  // context; a re-run reports its context again.
   Parsed status() {
     event.action = f.string("state");
-    if (event.action != "failure" && event.action != "error") {
+    event.ci_name = f.optional_string("context");
+    // Gitea reports the status forgehand sets on its own pull requests back to it.
+    if (event.ci_name == kStatusContext) return Ignored{"forgehand's own commit status"};
+    if (event.action == "failure" || event.action == "error") {
+      event.kind = EventKind::ci_failed;
+    } else if (event.action == "success") {
+      event.kind = EventKind::ci_passed;
+    } else {
       return Ignored{"commit status " + event.action};
     }
     repository();
-    event.kind = EventKind::ci_failed;
     event.ci_conclusion = event.action;
+    event.ci_check = "status " + event.ci_name;
     event.head_sha = f.string("sha");
-    event.ci_name = f.optional_string("context");
     event.ci_url = f.optional_string("target_url");
     event.actor = actor("sender");
     return event;
   }
 
-  // workflow_run (Gitea) and workflow_job (Gitea 1.24+, newer Forgejo) follow GitHub's shape.
-  std::optional<Parsed> workflow_completed(const std::string& object) {
+  // workflow_run (Gitea) and workflow_job (Gitea 1.24+, newer Forgejo) follow GitHub's shape. A
+  // run's success is recorded on sessions like a commit status is (a re-run keeps the run's id);
+  // a job's is not: its run reports.
+  std::optional<Parsed> workflow_completed(const std::string& object,
+                                           bool reports_success = false) {
     event.action = f.string("action");
     if (event.action != "completed") return Ignored{object + " " + event.action};
     event.ci_conclusion = f.optional_string(object + ".conclusion");
-    if (event.ci_conclusion != "failure") {
+    if (event.ci_conclusion == "failure") {
+      event.kind = EventKind::ci_failed;
+    } else if (reports_success && event.ci_conclusion == "success") {
+      event.kind = EventKind::ci_passed;
+    } else {
       return Ignored{object + " concluded " +
                      (event.ci_conclusion.empty() ? "nothing" : event.ci_conclusion)};
     }
     repository();
-    event.kind = EventKind::ci_failed;
     event.head_sha = f.string(object + ".head_sha");
     event.head_ref = f.optional_string(object + ".head_branch");
     event.ci_url = f.optional_string(object + ".html_url");
@@ -111,8 +125,9 @@ struct Converter {
   }
 
   Parsed workflow_run() {
-    if (auto done = workflow_completed("workflow_run")) return *done;
+    if (auto done = workflow_completed("workflow_run", true)) return *done;
     event.ci_run_id = f.id("workflow_run.id");
+    event.ci_check = "workflow run " + event.ci_run_id;
     event.ci_name = f.optional_string("workflow_run.name");
     return event;
   }
@@ -126,14 +141,23 @@ struct Converter {
   }
 
   // Forgejo's own CI events: action_run_failure, _recover and _success (ActionPayload). The
-  // payload has no top-level repository or sender: both live in `run`.
+  // payload has no top-level repository or sender: both live in `run`. Forgejo sends _success
+  // for every run that passes, and _recover besides when the workflow's previous run had failed
+  // (services/webhook/notifier.go ActionRunNowDone), so _recover adds nothing.
   Parsed action_run(std::string_view name) {
     event.action = f.string("action");
-    if (name != "action_run_failure") return Ignored{std::string(name)};
+    if (name == "action_run_failure") {
+      event.kind = EventKind::ci_failed;
+      event.ci_conclusion = "failure";
+    } else if (name == "action_run_success") {
+      event.kind = EventKind::ci_passed;
+      event.ci_conclusion = "success";
+    } else {
+      return Ignored{std::string(name)};
+    }
     repository("run.repository");
-    event.kind = EventKind::ci_failed;
-    event.ci_conclusion = "failure";
     event.ci_run_id = f.id("run.id");
+    event.ci_check = "run " + event.ci_run_id;
     event.ci_name = f.optional_string("run.title");
     event.ci_url = f.optional_string("run.html_url");
     event.head_sha = f.string("run.commit_sha");

@@ -31,8 +31,8 @@ Result<std::string> GithubForge::upsert_check_run(const RepoRef& repo, const Che
 std::vector<Capability> GithubForge::capabilities() const {
   return {
       {"events", "yes",
-       "comments; CI failures from check suites, check runs, workflow runs and jobs; closed pull "
-       "requests; installations"},
+       "comments; CI failures from check suites, check runs, workflow runs and jobs; CI results "
+       "(passed or failed) from check suites; closed pull requests; installations"},
       {"authentication", "yes", "App JWT (RS256) for installation tokens, refreshed 5 min early"},
       {"comments", "yes", "post, edit, react; bodies cut at 65,536 characters with a note"},
       {"pull requests", "yes", "open (drafts), details with fork detection, lookup by commit"},

@@ -92,25 +92,36 @@ struct Converter {
   }
 
   // check_suite, check_run, workflow_run and workflow_job share this shape: an object with a
-  // conclusion, a head sha and a branch.
-  std::optional<Parsed> ci_completed(const std::string& object) {
+  // conclusion, a head sha and a branch. Failures of each start CI fixes; passing ones become
+  // events only where `reports_success` (the check suite, see check_suite()).
+  std::optional<Parsed> ci_completed(const std::string& object, bool reports_success = false) {
     event.action = f.string("action");
     if (event.action != "completed") return Ignored{object + " " + event.action};
     event.ci_conclusion = f.optional_string(object + ".conclusion");
-    if (!failed(event.ci_conclusion)) {
+    if (failed(event.ci_conclusion)) {
+      event.kind = EventKind::ci_failed;
+    } else if (reports_success && event.ci_conclusion == "success") {
+      event.kind = EventKind::ci_passed;
+    } else {
       return Ignored{object + " concluded " +
                      (event.ci_conclusion.empty() ? "nothing" : event.ci_conclusion)};
     }
     repository();
-    event.kind = EventKind::ci_failed;
     event.head_sha = f.string(object + ".head_sha");
     event.actor = actor("sender");
     return std::nullopt;
   }
 
+  // The check suite is the one verdict per CI run recorded on sessions: every App's checks have
+  // one (GitHub Actions one per workflow run, other CI Apps one per commit), and a re-run
+  // completes it again (a workflow run keeps its id and check_suite_id across attempts; were a
+  // re-run ever a new suite, the old red would stay, erring towards red). Check runs and
+  // workflow jobs are parts of a suite and a workflow run is an Actions suite again: recording
+  // those too would count one failure several times.
   Parsed check_suite() {
-    if (auto done = ci_completed("check_suite")) return *done;
+    if (auto done = ci_completed("check_suite", true)) return *done;
     event.ci_run_id = f.id("check_suite.id");
+    event.ci_check = "check suite " + event.ci_run_id;
     event.ci_name = f.optional_string("check_suite.app.slug");
     event.ci_url = f.optional_string("check_suite.url");
     event.head_ref = f.optional_string("check_suite.head_branch");

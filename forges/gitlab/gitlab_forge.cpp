@@ -25,7 +25,8 @@ std::vector<Capability> GitlabForge::capabilities() const {
   return {
       {"events", "yes",
        "notes on merge requests and issues (system notes skipped); failed pipelines (branch "
-       "pipelines name no merge request: found by commit); merged or closed merge requests"},
+       "pipelines name no merge request: found by commit); CI results from failed and passed "
+       "pipelines; merged or closed merge requests"},
       {"authentication", "yes",
        "bot, project or group access token as PRIVATE-TOKEN; OAuth token as Bearer"},
       {"comments", "yes", "notes, edits, award emoji; up to 1,000,000 characters"},

@@ -74,13 +74,28 @@ struct Converter {
     return event;
   }
 
+  // A pipeline's status is the verdict on all its jobs; retrying a job runs the same pipeline
+  // again, so its id names the check across re-runs.
   Parsed pipeline() {
     event.action = f.string("object_attributes.status");
-    if (event.action != "failed") return Ignored{"pipeline " + event.action};
+    if (event.action == "failed") {
+      event.kind = EventKind::ci_failed;
+    } else if (event.action == "success") {
+      event.kind = EventKind::ci_passed;
+    } else {
+      return Ignored{"pipeline " + event.action};
+    }
     project_and_user();
-    event.kind = EventKind::ci_failed;
+    // forgehand's commit status on a commit without a branch pipeline (one with only merge
+    // request pipelines, or no CI at all) makes a pipeline of its own, source `external`, by the
+    // status's author (docs.gitlab.com/ci/ci_cd_for_external_repos/external_commit_statuses).
+    // That is forgehand reporting on itself, not CI.
+    if (event.actor.is_self && f.optional_string("object_attributes.source") == "external") {
+      return Ignored{"pipeline made by forgehand's own commit status"};
+    }
     event.ci_conclusion = event.action;
     event.ci_run_id = f.id("object_attributes.id");
+    event.ci_check = "pipeline " + event.ci_run_id;
     event.ci_url = f.optional_string("object_attributes.url");
     event.ci_name = f.optional_string("object_attributes.name");
     event.head_sha = f.string("object_attributes.sha");

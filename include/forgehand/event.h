@@ -13,9 +13,13 @@ namespace forgehand {
 enum class EventKind {
   comment,       // a comment was created on a pull request or an issue
   ci_failed,     // CI failed for a commit, usually a pull request's head
+  ci_passed,     // CI passed for a commit: a run's verdict (ci_check says which run)
   pr_closed,     // a pull request was closed, merged or not
   installation,  // GitHub: the App was installed or its repositories changed
 };
+inline constexpr EventKind kAllEventKinds[] = {EventKind::comment, EventKind::ci_failed,
+                                               EventKind::ci_passed, EventKind::pr_closed,
+                                               EventKind::installation};
 
 constexpr std::string_view to_string(EventKind kind) {
   switch (kind) {
@@ -23,6 +27,8 @@ constexpr std::string_view to_string(EventKind kind) {
       return "comment";
     case EventKind::ci_failed:
       return "ci_failed";
+    case EventKind::ci_passed:
+      return "ci_passed";
     case EventKind::pr_closed:
       return "pr_closed";
     case EventKind::installation:
@@ -76,6 +82,11 @@ struct Event {
   std::vector<std::string> ci_job_ids;  // the failed jobs the payload names, if any
   std::string ci_url;                   // a page a human can open
   std::string ci_conclusion;            // failure, timed_out, startup_failure, failed, error, ...
+  // Which CI's verdict on head_sha this is, stable across re-runs of it ("check suite 42",
+  // "pipeline 7", "status CI / test (push)"): set on the CI events that report a run passing as
+  // well as failing, empty on the rest (single jobs; GitHub's check runs and workflow runs, which
+  // their check suite reports), so each run counts once in the sessions' CI results.
+  std::string ci_check;
 
   bool merged = false;    // pr_closed
   std::string merged_by;  // pr_closed, when merged and the forge says who

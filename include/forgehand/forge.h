@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "forgehand/delivery.h"
 #include "forgehand/error.h"
@@ -61,10 +62,14 @@ struct CiJob {
 
 enum class CommitState { pending, success, failure, error };
 
+// The context of the status forgehand sets on what it pushed. Forges that report commit statuses
+// back as webhooks send forgehand its own; the parsers know it by this name and skip it.
+inline constexpr std::string_view kStatusContext = "forgehand";
+
 struct CommitStatus {
   std::string sha;
   CommitState state = CommitState::pending;
-  std::string context = "forgehand";
+  std::string context = std::string(kStatusContext);
   std::string description;
   std::string target_url;
 };

@@ -236,10 +236,14 @@ class SessionStore {
       std::string_view instance, std::string_view repo, std::int64_t number, PullRequestState state,
       std::string_view merged_by, TimePoint at) = 0;
 
-  // CI finished on `head_sha`: updates the sessions that pushed it (the latest result wins).
-  // Returns how many.
+  // The CI named `check` (Event::ci_check) finished on `head_sha`: updates the sessions that
+  // pushed it. Each check's latest result wins (a re-run replaces it), and a session is red while
+  // any check it has heard of is red, green when all are green: a commit is not green because
+  // the last of several workflows to finish passed. Returns how many sessions. Errors:
+  // `invalid_argument` without a head sha or a check, or for the result `unknown`.
   virtual Result<std::size_t> record_ci_result(std::string_view instance, std::string_view repo,
-                                               std::string_view head_sha, CiResult result) = 0;
+                                               std::string_view head_sha, std::string_view check,
+                                               CiResult result) = 0;
 
   virtual Result<std::optional<SessionRecord>> find_session(std::string_view id) = 0;
 

@@ -194,7 +194,7 @@ int dry_run(const ServerConfig& config, const InstanceConfig& instance, const Fo
         return {};
       },
       stand_in, stand_in, history};
-  EventRouter router(config, *templates, std::move(control));
+  EventRouter router(config, *templates, std::move(control), nullptr);
   auto outcome = router.handle(event, forge);
 
   std::vector<std::string> assumptions = forge.assumptions();

@@ -121,7 +121,9 @@ Result<std::unique_ptr<Service>> Service::create(const ServerConfig& config,
       [&sessions](const Event& event, std::int64_t pull_request, const std::string& head_sha) {
         return session_history(sessions, event, pull_request, head_sha, system_clock().now());
       }};
-  s.router_ = std::make_unique<EventRouter>(config, *s.templates_, std::move(control));
+  s.outcomes_ = std::make_unique<OutcomeRecorder>(sessions, system_clock());
+  s.router_ =
+      std::make_unique<EventRouter>(config, *s.templates_, std::move(control), s.outcomes_.get());
   s.dispatcher_ = std::make_unique<DeliveryDispatcher>(
       std::move(*forges), [&s](const Event& event, const Forge& forge) -> Result<void> {
         auto outcome = s.handle(event, forge);

@@ -96,6 +96,7 @@ class Service {
   std::map<std::string, const Forge*, std::less<>> forge_index_;
   std::unique_ptr<DeliveryDispatcher> dispatcher_;
   std::unique_ptr<JobQueue> jobs_;
+  std::unique_ptr<OutcomeRecorder> outcomes_;
   std::unique_ptr<EventRouter> router_;
 };
 

@@ -1,13 +1,20 @@
 #include "dispatch/session_job.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace forgehand {
 
-NLOHMANN_JSON_SERIALIZE_ENUM(EventKind, {{EventKind::comment, "comment"},
-                                         {EventKind::ci_failed, "ci_failed"},
-                                         {EventKind::pr_closed, "pr_closed"},
-                                         {EventKind::installation, "installation"}})
+void to_json(nlohmann::json& j, EventKind kind) { j = to_string(kind); }
+void from_json(const nlohmann::json& j, EventKind& kind) {
+  auto name = j.get<std::string>();
+  auto found = std::find_if(std::begin(kAllEventKinds), std::end(kAllEventKinds),
+                            [&](EventKind k) { return to_string(k) == name; });
+  if (found == std::end(kAllEventKinds)) {
+    throw nlohmann::json::other_error::create(501, "unknown event kind " + name, &j);
+  }
+  kind = *found;
+}
 NLOHMANN_JSON_SERIALIZE_ENUM(TaskType, {{TaskType::ci_fix, "ci_fix"},
                                         {TaskType::comment_task, "comment_task"},
                                         {TaskType::issue_task, "issue_task"}})
@@ -19,7 +26,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Event, kind, instance, delivery_
                                                 comment_body, comment_url, head_sha, head_ref,
                                                 head_repo, base_sha, base_ref, from_fork, ci_name,
                                                 ci_run_id, ci_job_ids, ci_url, ci_conclusion,
-                                                merged, merged_by, repositories)
+                                                ci_check, merged, merged_by, repositories)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CommentRef, id, url)
 
 namespace commands {

@@ -229,7 +229,7 @@ SessionReport SessionRunner::run(const SessionRequest& request, const Forge& for
                   "pushed " + checkout->branch +
                       " but could not open the pull request: " + opened.error().message);
   report.pull_request = *opened;
-  CommitStatus status{published->sha, CommitState::success, "forgehand",
+  CommitStatus status{published->sha, CommitState::success, std::string(kStatusContext),
                       "session " + request.session_id, opened->url};
   if (auto set = forge.set_commit_status(event.repo, status); !set) {
     log::warn("could not set the commit status", {{"error", set.error().message}});

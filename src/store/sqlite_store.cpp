@@ -124,6 +124,11 @@ CREATE TABLE session_jobs (
   body       TEXT NOT NULL
 );
 )sql",
+    // Each CI check's latest result on the pushed commit ({"check suite 42": "red"}), from which
+    // ci_result is derived: several workflows report on one commit, in any order.
+    R"sql(
+ALTER TABLE sessions ADD COLUMN ci_checks TEXT NOT NULL DEFAULT '{}';
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -713,8 +718,7 @@ Enum enum_named(const std::string& name, const std::string_view (&names)[N]) {
 }
 
 EventKind event_kind_named(const std::string& name) {
-  for (EventKind kind :
-       {EventKind::comment, EventKind::ci_failed, EventKind::pr_closed, EventKind::installation}) {
+  for (EventKind kind : kAllEventKinds) {
     if (to_string(kind) == name) return kind;
   }
   return EventKind::comment;
@@ -1066,13 +1070,25 @@ Result<std::size_t> SqliteStore::record_pull_request_outcome(
 }
 
 Result<std::size_t> SqliteStore::record_ci_result(std::string_view instance, std::string_view repo,
-                                                  std::string_view head_sha, CiResult result) {
-  if (head_sha.empty()) return fail(ErrorCode::invalid_argument, "a CI result needs a head sha");
+                                                  std::string_view head_sha, std::string_view check,
+                                                  CiResult result) {
+  if (head_sha.empty() || check.empty() || result == CiResult::unknown) {
+    return fail(ErrorCode::invalid_argument, "a CI result needs a head sha, a check and a result");
+  }
   return write<std::size_t>([&](Connection& db) -> Result<std::size_t> {
+    // SET expressions read the row as it was, so the other checks are read from the old map.
     auto record = db.statement(
-        "UPDATE sessions SET ci_result = ?4 WHERE instance = ?1 AND repo = ?2 AND head_sha = ?3");
+        "UPDATE sessions SET ci_checks = json_patch(ci_checks, json_object(?4, ?5)), "
+        "ci_result = CASE WHEN ?5 = 'red' OR EXISTS (SELECT 1 FROM json_each(sessions.ci_checks) "
+        "WHERE key <> ?4 AND value = 'red') THEN 'red' ELSE 'green' END "
+        "WHERE instance = ?1 AND repo = ?2 AND head_sha = ?3");
     if (!record) return tl::unexpected(record.error());
-    (*record)->bind(1, instance).bind(2, repo).bind(3, head_sha).bind(4, to_string(result));
+    (*record)
+        ->bind(1, instance)
+        .bind(2, repo)
+        .bind(3, head_sha)
+        .bind(4, check)
+        .bind(5, to_string(result));
     if (auto done = (*record)->run(); !done) return tl::unexpected(done.error());
     return static_cast<std::size_t>(db.changes());
   });

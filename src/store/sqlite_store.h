@@ -65,7 +65,8 @@ class SqliteStore final : public Store, public SessionStore {
                                                   std::string_view merged_by,
                                                   TimePoint at) override;
   Result<std::size_t> record_ci_result(std::string_view instance, std::string_view repo,
-                                       std::string_view head_sha, CiResult result) override;
+                                       std::string_view head_sha, std::string_view check,
+                                       CiResult result) override;
   Result<std::optional<SessionRecord>> find_session(std::string_view id) override;
   Result<std::optional<std::string>> find_transcript(std::string_view id) override;
   Result<std::optional<std::string>> find_session_job(std::string_view id) override;
