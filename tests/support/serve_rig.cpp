@@ -1,7 +1,7 @@
 #include "support/serve_rig.h"
 
-#include <httplib.h>
 #include <doctest/doctest.h>
+#include <httplib.h>
 #include <signal.h>
 
 #include <filesystem>
@@ -124,7 +124,10 @@ int ServeRig::deliver(ForgeKind kind, const std::string& instance, const std::st
   HeaderMap headers = loaded.headers;
   std::string id = "e2e-" + std::to_string(++deliveries_) + "-" + std::to_string(::getpid());
   for (auto& [name, value] : headers) {
-    if (name.ends_with("-delivery") || name == "x-gitlab-event-uuid") value = id;
+    // GitLab's intake takes Idempotency-Key before X-Gitlab-Event-UUID.
+    if (name.ends_with("-delivery") || name == "x-gitlab-event-uuid" || name == "idempotency-key") {
+      value = id;
+    }
   }
   sign(kind, kSecret, text, headers);
   headers.erase("content-type");
