@@ -317,6 +317,54 @@ TEST_CASE(
   CHECK(rig.stop() == 0);
 }
 
+// GitHub Actions sends a check_run for each failed job before its workflow_run: the check run's
+// suite is no workflow run, its failed check runs are the failed jobs.
+TEST_CASE(
+    "e2e github: a failed check run on a pull request ends as a fix pull request into its head") {
+  ServeRig rig;
+  FakeGithub github;
+  github.set_file(".forgehand.yml", "main", "ci_fix: true\n");
+  github.set_pull(2, "feature", rig.feature_sha());
+  github.add_check_suite("118578147");
+  ScriptedOpenAi model(testing::stats_fix_script());
+  rig.configure(github_instance(rig, github), model.url() + "/v1");
+  rig.start();
+
+  CHECK(rig.deliver(ForgeKind::github, "github", "github/check_run.completed.failure",
+                    [&](json& body) {
+                      github_repository(rig, body);
+                      // App deliveries always name the installation; octokit's example does not.
+                      body["installation"] = {{"id", 1}};
+                      json& check = body["check_run"];
+                      check["id"] = 399444497;
+                      check["name"] = "test";
+                      check["head_sha"] = rig.feature_sha();
+                      check["check_suite"]["head_sha"] = rig.feature_sha();
+                      check["check_suite"]["head_branch"] = "feature";
+                      json& pull = check["pull_requests"][0];
+                      pull["head"]["ref"] = "feature";
+                      pull["head"]["sha"] = rig.feature_sha();
+                      pull["base"]["ref"] = "main";
+                      pull["base"]["sha"] = rig.main_sha();
+                    }) == 202);
+  auto session = rig.wait_for_session(finished);
+  REQUIRE_MESSAGE(session.has_value(), rig.logs());
+  INFO(rig.logs());
+
+  CHECK(sent(github, "GET", "/repos/alice/widgets/check-suites/118578147/check-runs").size() == 1);
+  CHECK(sent(github, "GET", "/repos/alice/widgets/actions/runs/118578147/jobs").empty());
+  for (const char* job : {"399444497", "399444498"}) {
+    CHECK(sent(github, "GET", std::string("/job-logs/") + job).size() == 1);
+  }
+  CHECK(contains(first_prompt(model), "Process completed with exit code 1."));
+
+  check_session_and_push(rig, model, *session, rig.feature_sha());
+  check_github_published(github, *session, "feature");
+  CHECK(session->task == TaskType::ci_fix);
+  CHECK(session->number == 2);
+  CHECK(rig.stop() == 0);
+}
+
 TEST_CASE("e2e gitlab: a fix note on a merge request ends as a merge request into its source") {
   ServeRig rig;
   FakeGitlab gitlab;

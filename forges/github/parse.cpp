@@ -110,7 +110,7 @@ struct Converter {
 
   Parsed check_suite() {
     if (auto done = ci_completed("check_suite")) return *done;
-    event.ci_run_id = f.id("check_suite.id");
+    event.ci_run_id = std::string(kCheckSuiteRun) + f.id("check_suite.id");
     event.ci_name = f.optional_string("check_suite.app.slug");
     event.ci_url = f.optional_string("check_suite.url");
     event.head_ref = f.optional_string("check_suite.head_branch");
@@ -121,7 +121,9 @@ struct Converter {
   Parsed check_run() {
     if (auto done = ci_completed("check_run")) return *done;
     event.ci_job_ids.push_back(f.id("check_run.id"));
-    event.ci_run_id = f.optional_id("check_run.check_suite.id");
+    if (std::string suite = f.optional_id("check_run.check_suite.id"); !suite.empty()) {
+      event.ci_run_id = std::string(kCheckSuiteRun) + suite;
+    }
     event.ci_name = f.optional_string("check_run.name");
     event.ci_url = f.optional_string("check_run.html_url");
     event.head_ref = f.optional_string("check_run.check_suite.head_branch");

@@ -233,9 +233,14 @@ void FakeGithub::install_routes() {
         reply(res, 200, {{"permission", legacy}, {"role_name", role}, {"user", {{"login", user}}}});
       }));
 
+  // Every workflow run has the same three jobs; a check suite's id is no run's, so 404.
   server_.Get(
       R"(/repos/([^/]+/[^/]+)/actions/runs/(\d+)/jobs)",
-      authorized([](const httplib::Request& req, httplib::Response& res) {
+      authorized([this](const httplib::Request& req, httplib::Response& res) {
+        {
+          std::lock_guard lock(mutex_);
+          if (check_suites_.contains(req.matches[2])) return not_found(res);
+        }
         auto job = [&](int id, const char* name, const char* conclusion) {
           return json{{"id", id},
                       {"run_id", std::stoll(req.matches[2])},
@@ -250,6 +255,36 @@ void FakeGithub::install_routes() {
                {"jobs",
                 json::array({job(399444496, "build", "success"), job(399444497, "test", "failure"),
                              job(399444498, "lint", "timed_out")})}});
+      }));
+
+  // GET /repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs (docs.github.com/en/rest/
+  // checks/runs#list-check-runs-in-a-check-suite): {total_count, check_runs}. An Actions suite's
+  // check runs are its run's jobs, under the same ids.
+  server_.Get(
+      R"(/repos/([^/]+/[^/]+)/check-suites/(\d+)/check-runs)",
+      authorized([this](const httplib::Request& req, httplib::Response& res) {
+        {
+          std::lock_guard lock(mutex_);
+          if (!check_suites_.contains(req.matches[2])) return not_found(res);
+        }
+        std::string repo = req.matches[1];
+        auto run = [&](int id, const char* name, const char* conclusion) {
+          return json{{"id", id},
+                      {"name", name},
+                      {"head_sha", "ec26c3e57ca3a959ca5aad62de7213c562f8c821"},
+                      {"status", "completed"},
+                      {"conclusion", conclusion},
+                      {"html_url", "https://github.com/" + repo + "/runs/" + std::to_string(id)},
+                      {"details_url", "https://github.com/" + repo + "/runs/" + std::to_string(id)},
+                      {"check_suite", {{"id", std::stoll(req.matches[2])}}},
+                      {"app", {{"slug", "github-actions"}}},
+                      {"pull_requests", json::array()}};
+        };
+        reply(res, 200,
+              {{"total_count", 3},
+               {"check_runs",
+                json::array({run(399444496, "build", "success"), run(399444497, "test", "failure"),
+                             run(399444498, "lint", "timed_out")})}});
       }));
 
   // 302 to a short-lived storage URL; the storage refuses requests that carry a token.
@@ -334,6 +369,11 @@ void FakeGithub::set_file(const std::string& path, const std::string& ref,
 void FakeGithub::set_pull(int number, const std::string& head_ref, const std::string& head_sha) {
   std::lock_guard lock(mutex_);
   pulls_[number] = {head_ref, head_sha};
+}
+
+void FakeGithub::add_check_suite(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  check_suites_.insert(id);
 }
 
 void FakeGithub::set_role(const std::string& login, const std::string& role) {
