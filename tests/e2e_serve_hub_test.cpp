@@ -108,6 +108,42 @@ void github_repository(ServeRig& rig, json& body) {
   body["sender"]["login"] = "alice";
 }
 
+// A CI payload's entry for the pull request whose head failed: `feature` into main.
+void failing_pull_request(ServeRig& rig, json& pull) {
+  pull["head"]["ref"] = "feature";
+  pull["head"]["sha"] = rig.feature_sha();
+  pull["base"]["ref"] = "main";
+  pull["base"]["sha"] = rig.main_sha();
+}
+
+// Workflow run 6112488003 failed on the head of pull request #42.
+void failed_workflow_run(ServeRig& rig, json& body) {
+  github_repository(rig, body);
+  json& run = body["workflow_run"];
+  run["head_sha"] = rig.feature_sha();
+  run["head_branch"] = "feature";
+  run["actor"]["login"] = "alice";
+  run["triggering_actor"]["login"] = "alice";
+  run["repository"]["full_name"] = ServeRig::kRepo;
+  run["head_repository"]["full_name"] = ServeRig::kRepo;
+  failing_pull_request(rig, run["pull_requests"][0]);
+}
+
+// Check run 399444497 (Actions job "test") of check suite 118578147 failed on the head of pull
+// request #2.
+void failed_check_run(ServeRig& rig, json& body) {
+  github_repository(rig, body);
+  // App deliveries always name the installation; octokit's example does not.
+  body["installation"] = {{"id", 1}};
+  json& check = body["check_run"];
+  check["id"] = 399444497;
+  check["name"] = "test";
+  check["head_sha"] = rig.feature_sha();
+  check["check_suite"]["head_sha"] = rig.feature_sha();
+  check["check_suite"]["head_branch"] = "feature";
+  failing_pull_request(rig, check["pull_requests"][0]);
+}
+
 // A pull request opened into `base_branch`, the acknowledgement edited into the result and a
 // status on the pushed commit, all with the installation's token.
 void check_github_published(FakeGithub& github, const SessionRecord& session,
@@ -272,21 +308,7 @@ TEST_CASE(
   rig.start();
 
   CHECK(rig.deliver(ForgeKind::github, "github", "github/workflow_run.completed.failure",
-                    [&](json& body) {
-                      github_repository(rig, body);
-                      json& run = body["workflow_run"];
-                      run["head_sha"] = rig.feature_sha();
-                      run["head_branch"] = "feature";
-                      run["actor"]["login"] = "alice";
-                      run["triggering_actor"]["login"] = "alice";
-                      run["repository"]["full_name"] = ServeRig::kRepo;
-                      run["head_repository"]["full_name"] = ServeRig::kRepo;
-                      json& pull = run["pull_requests"][0];
-                      pull["head"]["ref"] = "feature";
-                      pull["head"]["sha"] = rig.feature_sha();
-                      pull["base"]["ref"] = "main";
-                      pull["base"]["sha"] = rig.main_sha();
-                    }) == 202);
+                    [&](json& body) { failed_workflow_run(rig, body); }) == 202);
   auto session = rig.wait_for_session(finished);
   REQUIRE_MESSAGE(session.has_value(), rig.logs());
   INFO(rig.logs());
@@ -331,22 +353,7 @@ TEST_CASE(
   rig.start();
 
   CHECK(rig.deliver(ForgeKind::github, "github", "github/check_run.completed.failure",
-                    [&](json& body) {
-                      github_repository(rig, body);
-                      // App deliveries always name the installation; octokit's example does not.
-                      body["installation"] = {{"id", 1}};
-                      json& check = body["check_run"];
-                      check["id"] = 399444497;
-                      check["name"] = "test";
-                      check["head_sha"] = rig.feature_sha();
-                      check["check_suite"]["head_sha"] = rig.feature_sha();
-                      check["check_suite"]["head_branch"] = "feature";
-                      json& pull = check["pull_requests"][0];
-                      pull["head"]["ref"] = "feature";
-                      pull["head"]["sha"] = rig.feature_sha();
-                      pull["base"]["ref"] = "main";
-                      pull["base"]["sha"] = rig.main_sha();
-                    }) == 202);
+                    [&](json& body) { failed_check_run(rig, body); }) == 202);
   auto session = rig.wait_for_session(finished);
   REQUIRE_MESSAGE(session.has_value(), rig.logs());
   INFO(rig.logs());
@@ -362,6 +369,37 @@ TEST_CASE(
   check_github_published(github, *session, "feature");
   CHECK(session->task == TaskType::ci_fix);
   CHECK(session->number == 2);
+  CHECK(rig.stop() == 0);
+}
+
+// GitHub reports one failure several times (check_run, workflow_job, check_suite, workflow_run),
+// within moments: one fix is attempted, the other reports are turned down.
+TEST_CASE("e2e github: a failure reported as a check run and a workflow run starts one session") {
+  ServeRig rig;
+  FakeGithub github;
+  github.set_file(".forgehand.yml", "main", "ci_fix: true\n");
+  github.set_pull(42, "feature", rig.feature_sha());
+  github.add_check_suite("118578147");
+  ScriptedOpenAi model(testing::stats_fix_script());
+  rig.configure(github_instance(rig, github), model.url() + "/v1");
+  rig.start();
+
+  CHECK(rig.deliver(ForgeKind::github, "github", "github/check_run.completed.failure",
+                    [&](json& body) {
+                      failed_check_run(rig, body);
+                      body["check_run"]["pull_requests"][0]["number"] = 42;
+                    }) == 202);
+  CHECK(rig.deliver(ForgeKind::github, "github", "github/workflow_run.completed.failure",
+                    [&](json& body) { failed_workflow_run(rig, body); }) == 202);
+  REQUIRE_MESSAGE(rig.wait_for_log("\"msg\":\"event handled\"", 2), rig.logs());
+  auto session = rig.wait_for_session(finished);
+  REQUIRE_MESSAGE(session.has_value(), rig.logs());
+  INFO(rig.logs());
+
+  CHECK(rig.sessions().size() == 1);
+  CHECK(sent(github, "POST", "/repos/alice/widgets/issues/42/comments").size() == 1);
+  CHECK(contains(rig.logs(), "already made 1 automatic fix attempt(s) for this commit"));
+  check_session_and_push(rig, model, *session, rig.feature_sha());
   CHECK(rig.stop() == 0);
 }
 
