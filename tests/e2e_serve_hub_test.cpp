@@ -55,6 +55,8 @@ void check_session_and_push(ServeRig& rig, ScriptedOpenAi& model, const SessionR
   CHECK(session.state == SessionState::succeeded);
   CHECK(session.error.empty());
   CHECK(session.attempts == 1);
+  // The rig's fresh id, not the fixture's: the intake read the header that forge names it by.
+  CHECK(session.trigger.delivery_id.starts_with("e2e-"));
   CHECK(session.trigger.actor == "alice");
   CHECK(session.head_ref.starts_with("forgehand/" + session.id + "-"));
   REQUIRE(session.head_sha.size() == 40);
