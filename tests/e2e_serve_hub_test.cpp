@@ -31,6 +31,7 @@ bool contains(const std::string& text, std::string_view part) {
 
 bool finished(const SessionRecord& session) { return is_final(session.state); }
 
+// Requests with this method to exactly this path (the query aside).
 std::vector<RecordedRequest> sent(testing::FakeServer& forge, const std::string& method,
                                   const std::string& path) {
   auto requests = forge.requests_to(path);
