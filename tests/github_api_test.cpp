@@ -173,6 +173,21 @@ TEST_CASE("failed jobs of a run, and a job's log fetched from the redirect witho
   CHECK(download[0].path == "/job-logs/399444497?sig=signed-and-short-lived");
 }
 
+TEST_CASE("failed check runs of a check suite, which is no workflow run") {
+  Rig rig;
+  rig.github.add_check_suite("118578147");
+  auto jobs = rig.client.failed_jobs(rig.repo, "check-suite:118578147");
+  REQUIRE_MESSAGE(jobs.has_value(), jobs.error().message);
+  REQUIRE(jobs->size() == 2);
+  CHECK((*jobs)[0].id == "399444497");
+  CHECK((*jobs)[0].name == "test");
+  CHECK((*jobs)[0].url == "https://github.com/octo-org/hello-world/runs/399444497");
+  CHECK((*jobs)[1].conclusion == "timed_out");
+  CHECK(rig.only_request("/repos/octo-org/hello-world/check-suites/").path ==
+        "/repos/octo-org/hello-world/check-suites/118578147/check-runs?filter=latest&per_page=100");
+  CHECK(rig.github.requests_to("/repos/octo-org/hello-world/actions/").empty());
+}
+
 TEST_CASE("commit statuses and check runs") {
   Rig rig;
   std::string sha = "6dcb09b5b57875f334f61aebed695e2e4193db5e";

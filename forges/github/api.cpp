@@ -8,6 +8,7 @@
 #include "forges/common/response_json.h"
 #include "forges/common/team_ref.h"
 #include "forges/github/api_headers.h"
+#include "forges/github/parse.h"
 
 namespace forgehand::github {
 
@@ -219,15 +220,24 @@ Result<bool> GithubApi::is_team_member(const RepoRef& repo, std::string_view tea
 
 Result<std::vector<CiJob>> GithubApi::failed_jobs(const RepoRef& repo,
                                                   std::string_view run_id) const {
-  auto response = call("list run jobs", repo, "GET",
-                       "/repos/" + repo.full_name + "/actions/runs/" + std::string(run_id) +
-                           "/jobs?filter=latest&per_page=100");
+  // A check suite's check runs (docs.github.com/en/rest/checks/runs#list-check-runs-in-a-check-
+  // suite) carry the fields of a run's jobs. GitHub Actions gives each job a check run of the
+  // same id, so job_log reads their logs; other apps' check runs have none there.
+  bool suite = run_id.starts_with(kCheckSuiteRun);
+  std::string id(suite ? run_id.substr(kCheckSuiteRun.size()) : run_id);
+  const char* operation = suite ? "list check runs" : "list run jobs";
+  auto response =
+      call(operation, repo, "GET",
+           "/repos/" + repo.full_name +
+               (suite ? "/check-suites/" + id + "/check-runs" : "/actions/runs/" + id + "/jobs") +
+               "?filter=latest&per_page=100");
   if (!response) return tl::unexpected(response.error());
-  auto body = forges::parse_response(*response, "github", "list run jobs");
+  auto body = forges::parse_response(*response, "github", operation);
   if (!body) return tl::unexpected(body.error());
   std::vector<CiJob> failed;
-  if (!body->contains("jobs") || !(*body)["jobs"].is_array()) return failed;
-  for (const json& job : (*body)["jobs"]) {
+  const char* list = suite ? "check_runs" : "jobs";
+  if (!body->contains(list) || !(*body)[list].is_array()) return failed;
+  for (const json& job : (*body)[list]) {
     std::string conclusion = forges::json_text(job, "/conclusion"_json_pointer);
     if (!failed_conclusion(conclusion)) continue;
     failed.push_back(CiJob{forges::json_id(job, "/id"_json_pointer),

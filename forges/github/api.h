@@ -39,7 +39,8 @@ class GithubApi {
   Result<Permission> permission(const RepoRef& repo, const Actor& actor) const;
   // "org/team-slug"; needs the App's organization permission Members (read), else `forbidden`.
   Result<bool> is_team_member(const RepoRef& repo, std::string_view team, const Actor& actor) const;
-  // Jobs of a workflow run's latest attempt that failed, timed out or failed to start.
+  // Jobs of a workflow run's latest attempt that failed, timed out or failed to start; for a run
+  // id marked kCheckSuiteRun (parse.h), the suite's latest check runs that did.
   Result<std::vector<CiJob>> failed_jobs(const RepoRef& repo, std::string_view run_id) const;
   // GitHub answers 302 to a short-lived storage URL; it is fetched without the token.
   Result<std::string> job_log(const RepoRef& repo, std::string_view job_id) const;

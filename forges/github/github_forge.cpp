@@ -41,7 +41,9 @@ std::vector<Capability> GithubForge::capabilities() const {
       {"team membership", "yes",
        "org/team-slug, child teams included; needs the App's organization permission Members: "
        "read"},
-      {"CI logs", "yes", "failed jobs of a run; logs through the 302, without the token"},
+      {"CI logs", "yes",
+       "failed jobs of a workflow run or failed check runs of a check suite; Actions logs through "
+       "the 302, without the token"},
       {"commit status", "yes", ""},
       {"check runs", "yes", "create and update"},
       {"git", "yes", "x-access-token with the installation token"},

@@ -120,8 +120,9 @@ struct Converter {
   // those too would count one failure several times.
   Parsed check_suite() {
     if (auto done = ci_completed("check_suite", true)) return *done;
-    event.ci_run_id = f.id("check_suite.id");
-    event.ci_check = "check suite " + event.ci_run_id;
+    std::string suite = f.id("check_suite.id");
+    event.ci_run_id = std::string(kCheckSuiteRun) + suite;
+    event.ci_check = "check suite " + suite;
     event.ci_name = f.optional_string("check_suite.app.slug");
     event.ci_url = f.optional_string("check_suite.url");
     event.head_ref = f.optional_string("check_suite.head_branch");
@@ -132,7 +133,9 @@ struct Converter {
   Parsed check_run() {
     if (auto done = ci_completed("check_run")) return *done;
     event.ci_job_ids.push_back(f.id("check_run.id"));
-    event.ci_run_id = f.optional_id("check_run.check_suite.id");
+    if (std::string suite = f.optional_id("check_run.check_suite.id"); !suite.empty()) {
+      event.ci_run_id = std::string(kCheckSuiteRun) + suite;
+    }
     event.ci_name = f.optional_string("check_run.name");
     event.ci_url = f.optional_string("check_run.html_url");
     event.head_ref = f.optional_string("check_run.check_suite.head_branch");

@@ -13,6 +13,30 @@ CiHandler::CiHandler(const ServerConfig& config, const render::TemplateSet& temp
     : config_(config), templates_(templates), control_(std::move(control)) {}
 
 Result<CommentOutcome> CiHandler::handle(const Event& failed, const Forge& forge) const {
+  // One failure is often reported several times within moments (GitHub sends check_run,
+  // workflow_job, check_suite and workflow_run), and workers handle deliveries side by side.
+  // Reports on one commit wait for each other, so each sees the attempt the one before started.
+  std::string commit = failed.instance + " " + failed.repo.full_name + " " + failed.head_sha;
+  {
+    std::unique_lock lock(mutex_);
+    done_.wait(lock, [&] { return !handling_.contains(commit); });
+    handling_.insert(commit);
+  }
+  struct Leave {
+    const CiHandler& handler;
+    const std::string& commit;
+    ~Leave() {
+      {
+        std::lock_guard lock(handler.mutex_);
+        handler.handling_.erase(commit);
+      }
+      handler.done_.notify_all();
+    }
+  } leave{*this, commit};
+  return handle_alone(failed, forge);
+}
+
+Result<CommentOutcome> CiHandler::handle_alone(const Event& failed, const Forge& forge) const {
   using Kind = CommentOutcome::Kind;
   Event event = failed;
   // A failure that names no pull request (a fork's on GitHub, a branch pipeline, a commit

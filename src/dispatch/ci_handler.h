@@ -3,9 +3,14 @@
 // allows one more attempt for this head commit, the failed jobs' logs are triaged to an excerpt
 // and a `ci_fix` session is started on the pull request's head. Everything else is ignored
 // quietly (a comment on every red build would be noise), except a denial worth telling, such as
-// a fork. Thread-safe when the session control and the history are.
+// a fork. Thread-safe when the session control and the history are; reports of one commit's
+// failure are handled one at a time within this process (replicas on one database are not kept
+// apart yet).
 
+#include <condition_variable>
 #include <functional>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "config/server_config.h"
@@ -28,9 +33,15 @@ class CiHandler {
   Result<CommentOutcome> handle(const Event& event, const Forge& forge) const;
 
  private:
+  Result<CommentOutcome> handle_alone(const Event& event, const Forge& forge) const;
+
   const ServerConfig& config_;
   const render::TemplateSet& templates_;
   SessionControl control_;
+  // Commits ("instance repo sha") whose failure a worker is handling now.
+  mutable std::mutex mutex_;
+  mutable std::condition_variable done_;
+  mutable std::set<std::string> handling_;
 };
 
 }  // namespace forgehand

@@ -113,15 +113,24 @@ FakeGitea::FakeGitea(bool actions_api, bool bot_is_admin) {
                 if (req.matches[2] != "12") return not_found(res);
                 reply(res, 200, pull(12, "5e9c1d7a3f2b8e4c6a0d9f1b3e5c7a2d4f6b8e01", 91));
               }));
-  server_.Get(repo + R"(/pulls)", route([](const httplib::Request& req, httplib::Response& res) {
-                if (req.get_param_value("state") != "open") {
-                  reply(res, 422, {{"message", "state must be open"}});
-                  return;
-                }
-                reply(res, 200,
-                      json::array({pull(12, "5e9c1d7a3f2b8e4c6a0d9f1b3e5c7a2d4f6b8e01", 91),
-                                   pull(13, "0000000000000000000000000000000000000000", 87)}));
-              }));
+  server_.Get(
+      repo + R"(/pulls)", route([this](const httplib::Request& req, httplib::Response& res) {
+        if (req.get_param_value("state") != "open") {
+          reply(res, 422, {{"message", "state must be open"}});
+          return;
+        }
+        std::map<int, json> open = {{12, pull(12, "5e9c1d7a3f2b8e4c6a0d9f1b3e5c7a2d4f6b8e01", 91)},
+                                    {13, pull(13, "0000000000000000000000000000000000000000", 87)}};
+        {
+          std::lock_guard lock(mutex_);
+          for (const auto& [number, head] : pulls_) {
+            open[number] = pull(number, head.second, 87, head.first);
+          }
+        }
+        json list = json::array();
+        for (const auto& [number, pr] : open) list.push_back(pr);
+        reply(res, 200, list);
+      }));
   server_.Get(repo + R"(/raw/(.+))",
               route([this](const httplib::Request& req, httplib::Response& res) {
                 std::lock_guard lock(mutex_);

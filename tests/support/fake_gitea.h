@@ -35,7 +35,8 @@ class FakeGitea final : public FakeServer {
   // What GET /repos/{repo}/raw/{path}?ref={ref} serves; starts with a .forgehand.yml on main.
   void set_file(const std::string& path, const std::string& ref, const std::string& content);
   // Makes GET /repos/{repo}/pulls/{number} answer a same-repository pull request with this head,
-  // into main (by default only #12, from the fixtures, is known).
+  // into main, and GET /repos/{repo}/pulls?state=open list it (by default #12, from the fixtures'
+  // fork, and #13 are open).
   void set_pull(int number, const std::string& head_ref, const std::string& head_sha);
 
  private:

@@ -83,7 +83,7 @@ void FakeGithub::install_routes() {
                  std::lock_guard lock(mutex_);
                  ++tokens_issued_;
                  reply(res, 201,
-                       {{"token", "ghs_token" + std::to_string(tokens_issued_)},
+                       {{"token", installation_token(tokens_issued_)},
                         {"expires_at", iso8601(now_ + std::chrono::hours(1))},
                         {"permissions", {{"issues", "write"}, {"contents", "write"}}},
                         {"repository_selection", "all"}});
@@ -162,8 +162,16 @@ void FakeGithub::install_routes() {
 
   server_.Get(
       R"(/repos/([^/]+/[^/]+)/pulls/(\d+))",
-      authorized([](const httplib::Request& req, httplib::Response& res) {
+      authorized([this](const httplib::Request& req, httplib::Response& res) {
         std::string repo = req.matches[1];
+        {
+          std::lock_guard lock(mutex_);
+          if (auto set = pulls_.find(std::stoi(req.matches[2])); set != pulls_.end()) {
+            reply(res, 200,
+                  pull_json(set->first, repo, repo, set->second.first, set->second.second));
+            return;
+          }
+        }
         if (req.matches[2] == "42") {
           reply(res, 200,
                 pull_json(42, repo, "contributor/hello-world", "fix-typo",
@@ -205,19 +213,34 @@ void FakeGithub::install_routes() {
                 res.set_content(content, "application/vnd.github.raw");
               }));
 
+  // GET /repos/{owner}/{repo}/collaborators/{username}/permission (docs.github.com/en/rest/
+  // collaborators/collaborators#get-repository-permissions-for-a-user): `permission` is the legacy
+  // admin/write/read/none, so maintain shows as write and triage as read; role_name is the role.
   server_.Get(
       R"(/repos/([^/]+/[^/]+)/collaborators/([^/]+)/permission)",
-      authorized([](const httplib::Request& req, httplib::Response& res) {
+      authorized([this](const httplib::Request& req, httplib::Response& res) {
         std::string user = req.matches[2];
-        if (user == "ghost") return not_found(res);
         std::string role = user == "maintainer" ? "maintain" : "read";
-        std::string legacy = user == "maintainer" ? "write" : "read";
+        {
+          std::lock_guard lock(mutex_);
+          if (auto set = roles_.find(user); set != roles_.end()) {
+            role = set->second;
+          } else if (user == "ghost") {
+            return not_found(res);
+          }
+        }
+        std::string legacy = role == "maintain" ? "write" : role == "triage" ? "read" : role;
         reply(res, 200, {{"permission", legacy}, {"role_name", role}, {"user", {{"login", user}}}});
       }));
 
+  // Every workflow run has the same three jobs; a check suite's id is no run's, so 404.
   server_.Get(
       R"(/repos/([^/]+/[^/]+)/actions/runs/(\d+)/jobs)",
-      authorized([](const httplib::Request& req, httplib::Response& res) {
+      authorized([this](const httplib::Request& req, httplib::Response& res) {
+        {
+          std::lock_guard lock(mutex_);
+          if (check_suites_.contains(req.matches[2])) return not_found(res);
+        }
         auto job = [&](int id, const char* name, const char* conclusion) {
           return json{{"id", id},
                       {"run_id", std::stoll(req.matches[2])},
@@ -232,6 +255,36 @@ void FakeGithub::install_routes() {
                {"jobs",
                 json::array({job(399444496, "build", "success"), job(399444497, "test", "failure"),
                              job(399444498, "lint", "timed_out")})}});
+      }));
+
+  // GET /repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs (docs.github.com/en/rest/
+  // checks/runs#list-check-runs-in-a-check-suite): {total_count, check_runs}. An Actions suite's
+  // check runs are its run's jobs, under the same ids.
+  server_.Get(
+      R"(/repos/([^/]+/[^/]+)/check-suites/(\d+)/check-runs)",
+      authorized([this](const httplib::Request& req, httplib::Response& res) {
+        {
+          std::lock_guard lock(mutex_);
+          if (!check_suites_.contains(req.matches[2])) return not_found(res);
+        }
+        std::string repo = req.matches[1];
+        auto run = [&](int id, const char* name, const char* conclusion) {
+          return json{{"id", id},
+                      {"name", name},
+                      {"head_sha", "ec26c3e57ca3a959ca5aad62de7213c562f8c821"},
+                      {"status", "completed"},
+                      {"conclusion", conclusion},
+                      {"html_url", "https://github.com/" + repo + "/runs/" + std::to_string(id)},
+                      {"details_url", "https://github.com/" + repo + "/runs/" + std::to_string(id)},
+                      {"check_suite", {{"id", std::stoll(req.matches[2])}}},
+                      {"app", {{"slug", "github-actions"}}},
+                      {"pull_requests", json::array()}};
+        };
+        reply(res, 200,
+              {{"total_count", 3},
+               {"check_runs",
+                json::array({run(399444496, "build", "success"), run(399444497, "test", "failure"),
+                             run(399444498, "lint", "timed_out")})}});
       }));
 
   // 302 to a short-lived storage URL; the storage refuses requests that carry a token.
@@ -312,6 +365,23 @@ void FakeGithub::set_file(const std::string& path, const std::string& ref,
   std::lock_guard lock(mutex_);
   files_[ref + ":" + path] = content;
 }
+
+void FakeGithub::set_pull(int number, const std::string& head_ref, const std::string& head_sha) {
+  std::lock_guard lock(mutex_);
+  pulls_[number] = {head_ref, head_sha};
+}
+
+void FakeGithub::add_check_suite(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  check_suites_.insert(id);
+}
+
+void FakeGithub::set_role(const std::string& login, const std::string& role) {
+  std::lock_guard lock(mutex_);
+  roles_[login] = role;
+}
+
+std::string FakeGithub::installation_token(int n) { return "ghs_token" + std::to_string(n); }
 
 void FakeGithub::deny_members_permission() {
   std::lock_guard lock(mutex_);

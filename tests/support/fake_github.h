@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <string>
 
 #include "support/fake_server.h"
@@ -29,6 +30,20 @@ class FakeGithub final : public FakeServer {
   // What GET /repos/{repo}/contents/{path}?ref={ref} serves (raw media type); other paths 404.
   // Starts with a .forgehand.yml on main.
   void set_file(const std::string& path, const std::string& ref, const std::string& content);
+  // Makes GET /repos/{repo}/pulls/{number} answer an open same-repository pull request with this
+  // head, into main (by default #42, from a fork, and #7, whose fork is deleted, are known).
+  void set_pull(int number, const std::string& head_ref, const std::string& head_sha);
+  // A GitHub Actions check suite: GET .../check-suites/{id}/check-runs lists the jobs every run
+  // has as its check runs, and GET .../actions/runs/{id}/jobs answers 404, as for any id that is
+  // no workflow run's.
+  void add_check_suite(const std::string& id);
+  // The role_name GET /repos/{repo}/collaborators/{user}/permission gives `login` (admin,
+  // maintain, write, triage or read). Without one, "maintainer" maintains, "ghost" is no
+  // collaborator and everyone else reads.
+  void set_role(const std::string& login, const std::string& role);
+  // The installation token POST /app/installations/{id}/access_tokens issues the n-th time
+  // (from 1), so tests can give a git server the same credentials.
+  static std::string installation_token(int n);
 
  private:
   void install_routes();
@@ -37,7 +52,10 @@ class FakeGithub final : public FakeServer {
   // "org/slug" (org lower-cased, as GitHub ignores its case) → login → membership state.
   std::map<std::string, std::map<std::string, std::string>> teams_;
   bool members_permission_ = true;
-  std::map<std::string, std::string> files_;  // "ref:path" → content
+  std::map<std::string, std::string> files_;                  // "ref:path" → content
+  std::map<int, std::pair<std::string, std::string>> pulls_;  // number → head ref, head sha
+  std::map<std::string, std::string> roles_;                  // login → role_name
+  std::set<std::string> check_suites_;
   int tokens_issued_ = 0;
   int next_id_ = 1000;
 };

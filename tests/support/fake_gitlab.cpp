@@ -16,7 +16,8 @@ void reply(httplib::Response& res, int status, const json& body) {
 }
 
 // GET /projects/:id/merge_requests/:iid (a subset of the documented fields).
-json merge_request(int iid, const std::string& sha, const std::string& state, int source_project) {
+json merge_request(int iid, const std::string& sha, const std::string& state, int source_project,
+                   const std::string& source_branch = "forgehand/fh-1-fix") {
   return {{"id", 84000 + iid},
           {"iid", iid},
           {"project_id", 5},
@@ -24,7 +25,7 @@ json merge_request(int iid, const std::string& sha, const std::string& state, in
           {"state", state},
           {"web_url",
            "https://gitlab.example.com/group/project/-/merge_requests/" + std::to_string(iid)},
-          {"source_branch", "forgehand/fh-1-fix"},
+          {"source_branch", source_branch},
           {"target_branch", "main"},
           {"source_project_id", source_project},
           {"target_project_id", 5},
@@ -52,6 +53,7 @@ json user_json(int id, const std::string& username) {
 }  // namespace
 
 FakeGitlab::FakeGitlab() {
+  files_["main:.forgehand.yml"] = "version: 1\n";
   // Paths are matched after httplib decodes them, so "group%2Fproject" arrives as
   // "group/project": project ids are matched lazily up to the next known segment.
   auto route = [this](auto handler) {
@@ -108,17 +110,24 @@ FakeGitlab::FakeGitlab() {
                  mr["title"] = body["title"];
                  reply(res, 201, mr);
                }));
-  server_.Get(project + R"(/merge_requests/(\d+))",
-              route([](const httplib::Request& req, httplib::Response& res) {
-                int iid = std::stoi(req.matches[2]);
-                if (iid == 12) {
-                  reply(
-                      res, 200,
-                      merge_request(12, "c3d1a9e7f5b2048d6e1f3a5c7b9d0e2f4a6c8e1b", "opened", 77));
-                } else {
-                  reply(res, 404, {{"message", "404 Not found"}});
-                }
-              }));
+  server_.Get(
+      project + R"(/merge_requests/(\d+))",
+      route([this](const httplib::Request& req, httplib::Response& res) {
+        int iid = std::stoi(req.matches[2]);
+        {
+          std::lock_guard lock(mutex_);
+          if (auto set = pulls_.find(iid); set != pulls_.end()) {
+            reply(res, 200, merge_request(iid, set->second.second, "opened", 5, set->second.first));
+            return;
+          }
+        }
+        if (iid == 12) {
+          reply(res, 200,
+                merge_request(12, "c3d1a9e7f5b2048d6e1f3a5c7b9d0e2f4a6c8e1b", "opened", 77));
+        } else {
+          reply(res, 404, {{"message", "404 Not found"}});
+        }
+      }));
   server_.Get(project + R"(/repository/commits/([0-9a-f]{40})/merge_requests)",
               route([](const httplib::Request& req, httplib::Response& res) {
                 std::string sha = req.matches[2];
@@ -127,12 +136,14 @@ FakeGitlab::FakeGitlab() {
                                    merge_request(3, sha, "merged", 5)}));
               }));
   server_.Get(project + R"(/repository/files/(.+)/raw)",
-              route([](const httplib::Request& req, httplib::Response& res) {
-                if (req.matches[2] != ".forgehand.yml" || req.get_param_value("ref") != "main") {
+              route([this](const httplib::Request& req, httplib::Response& res) {
+                std::lock_guard lock(mutex_);
+                auto file = files_.find(req.get_param_value("ref") + ":" + req.matches[2].str());
+                if (file == files_.end()) {
                   reply(res, 404, {{"message", "404 File Not Found"}});
                   return;
                 }
-                res.set_content("version: 1\n", "text/plain");
+                res.set_content(file->second, "text/plain");
               }));
   server_.Get(project + R"(/members/all/(\d+))",
               route([](const httplib::Request& req, httplib::Response& res) {
@@ -238,6 +249,17 @@ FakeGitlab::FakeGitlab() {
                  reply(res, 201, {{"id", 93}, {"sha", req.matches[2]}, {"status", state}});
                }));
   start();
+}
+
+void FakeGitlab::set_file(const std::string& path, const std::string& ref,
+                          const std::string& content) {
+  std::lock_guard lock(mutex_);
+  files_[ref + ":" + path] = content;
+}
+
+void FakeGitlab::set_pull(int iid, const std::string& source_branch, const std::string& sha) {
+  std::lock_guard lock(mutex_);
+  pulls_[iid] = {source_branch, sha};
 }
 
 void FakeGitlab::add_user(int id, const std::string& username) {

@@ -34,10 +34,18 @@ class FakeGitlab final : public FakeServer {
     std::string membership_state = "active";
   };
   void add_group_member(const std::string& path, Membership membership);
+  // What GET /projects/:id/repository/files/:path/raw?ref= serves; starts with a .forgehand.yml
+  // on main.
+  void set_file(const std::string& path, const std::string& ref, const std::string& content);
+  // Makes GET /projects/:id/merge_requests/:iid answer an open merge request from this source
+  // branch of the same project, into main (by default only !12, from a fork, is known).
+  void set_pull(int iid, const std::string& source_branch, const std::string& sha);
 
  private:
   std::map<int, std::string> users_;
   std::map<std::string, std::vector<Membership>> groups_;
+  std::map<std::string, std::string> files_;                  // "ref:path" → content
+  std::map<int, std::pair<std::string, std::string>> pulls_;  // iid → source branch, sha
 };
 
 }  // namespace forgehand::testing

@@ -92,6 +92,18 @@ std::string ServeRig::logs() const {
   return all;
 }
 
+bool ServeRig::wait_for_log(std::string_view text, int count, std::chrono::seconds timeout) const {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string all = logs();
+    int found = 0;
+    for (auto at = all.find(text); at != std::string::npos; at = all.find(text, at + 1)) ++found;
+    if (found >= count) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
 int ServeRig::deliver(ForgeKind kind, const std::string& instance, const std::string& fixture,
                       const std::function<void(json&)>& patch) {
   Fixture loaded = load_fixture(fixture);
@@ -102,7 +114,10 @@ int ServeRig::deliver(ForgeKind kind, const std::string& instance, const std::st
   HeaderMap headers = loaded.headers;
   std::string id = "e2e-" + std::to_string(++deliveries_) + "-" + std::to_string(::getpid());
   for (auto& [name, value] : headers) {
-    if (name.ends_with("-delivery") || name == "x-gitlab-event-uuid") value = id;
+    // GitLab's intake takes Idempotency-Key before X-Gitlab-Event-UUID.
+    if (name.ends_with("-delivery") || name == "x-gitlab-event-uuid" || name == "idempotency-key") {
+      value = id;
+    }
   }
   sign(kind, kSecret, text, headers);
   headers.erase("content-type");

@@ -47,6 +47,9 @@ class ServeRig {
   int stop();
   int port() const { return port_; }
   std::string logs() const;
+  // Waits (bounded) until serve's logs hold `text` at least `count` times.
+  bool wait_for_log(std::string_view text, int count = 1,
+                    std::chrono::seconds timeout = std::chrono::seconds(30)) const;
 
   // POSTs the fixture to /hooks/<instance> under a new delivery id, after `patch` edits its JSON;
   // every `https://<host>/alice/widgets.git` in it becomes the git server's URL first. Returns
