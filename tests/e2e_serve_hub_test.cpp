@@ -233,10 +233,12 @@ void check_gitlab_published(FakeGitlab& gitlab, const SessionRecord& session,
 
 // --- Gitea ----------------------------------------------------------------------------------
 
-std::string gitea_instance(ServeRig& rig, const FakeGitea& gitea) {
+// `type` is gitea or forgejo; the instance has the same name.
+std::string gitea_instance(ServeRig& rig, const FakeGitea& gitea,
+                           const std::string& type = "gitea") {
   std::ofstream(rig.dir().file("gitea-token")) << FakeGitea::kToken << "\n";
   rig.git().add_user(FakeGitea::kBotLogin, FakeGitea::kToken);
-  return "{name: gitea, type: gitea, api_url: \"" + gitea.api_url() +
+  return "{name: " + type + ", type: " + type + ", api_url: \"" + gitea.api_url() +
          "\", bot_login: forgehand-bot, token: \"file:" + rig.dir().file("gitea-token") + "\"}";
 }
 
@@ -519,6 +521,43 @@ TEST_CASE(
   check_gitea_published(gitea, *session, "feature");
   CHECK(session->task == TaskType::ci_fix);
   CHECK(session->trigger.event == EventKind::ci_failed);
+  CHECK(session->trigger.head_sha == rig.feature_sha());
+  CHECK(session->number == 12);
+  CHECK(rig.stop() == 0);
+}
+
+TEST_CASE(
+    "e2e forgejo: a failed action run on a pull request ends as a fix pull request into its "
+    "head") {
+  ServeRig rig;
+  FakeGitea forgejo;
+  forgejo.set_file(".forgehand.yml", "main", "ci_fix: true\n");
+  forgejo.set_pull(12, "feature", rig.feature_sha());
+  ScriptedOpenAi model(testing::stats_fix_script());
+  rig.configure(gitea_instance(rig, forgejo, "forgejo"), model.url() + "/v1");
+  rig.start();
+
+  // Forgejo's own CI event names the pull request ("#12" as the run's ref) and its head.
+  CHECK(rig.deliver(ForgeKind::forgejo, "forgejo", "forgejo/action_run_failure", [&](json& body) {
+    body["run"]["commit_sha"] = rig.feature_sha();
+    body["run"]["trigger_user"]["login"] = "alice";
+    body["run"]["trigger_user"]["username"] = "alice";
+  }) == 202);
+  auto session = rig.wait_for_session(finished);
+  REQUIRE_MESSAGE(session.has_value(), rig.logs());
+  INFO(rig.logs());
+
+  CHECK(sent(forgejo, "GET", "/api/v1/repos/alice/widgets/actions/runs/318/jobs").size() == 1);
+  CHECK(sent(forgejo, "GET", "/api/v1/repos/alice/widgets/actions/jobs/1201/logs").size() == 1);
+  CHECK(contains(first_prompt(model), "--- FAIL: TestRetry"));
+  auto posted = sent(forgejo, "POST", "/api/v1/repos/alice/widgets/issues/12/comments");
+  REQUIRE(posted.size() == 1);
+  CHECK(contains(json::parse(posted[0].body)["body"].get<std::string>(), session->id));
+
+  check_session_and_push(rig, model, *session, rig.feature_sha());
+  check_gitea_published(forgejo, *session, "feature");
+  CHECK(session->instance == "forgejo");
+  CHECK(session->task == TaskType::ci_fix);
   CHECK(session->trigger.head_sha == rig.feature_sha());
   CHECK(session->number == 12);
   CHECK(rig.stop() == 0);
