@@ -32,6 +32,8 @@ struct Rig {
   std::atomic<int> running{0};
   std::atomic<int> most_running_per_repo{0};
   std::atomic<bool> hold{true};
+  // While set, a cancelled session takes its time to stop, as a sandbox being killed does.
+  std::atomic<bool> linger{false};
   std::atomic<int> cancelled{0};
 
   JobQueue::Run run() {
@@ -41,7 +43,9 @@ struct Rig {
         std::lock_guard lock(mutex);
         order.push_back(session.session_id);
       }
-      for (int i = 0; i < 500 && hold && !cancel; ++i) std::this_thread::sleep_for(1ms);
+      for (int i = 0; i < 500 && hold && !(cancel && !linger); ++i) {
+        std::this_thread::sleep_for(1ms);
+      }
       most_running_per_repo = std::max(most_running_per_repo.load(), now);
       --running;
       SessionReport report;
@@ -104,8 +108,10 @@ TEST_CASE("cancel stops a running session, a newer command replaces the one on i
 
   REQUIRE(queue.start(request("n1", "o/a", 8)));
   for (int i = 0; i < 500 && rig.running == 0; ++i) std::this_thread::sleep_for(1ms);
+  rig.linger = true;
   REQUIRE(queue.start(request("n2", "o/a", 8)));  // stops n1
   REQUIRE(queue.start(request("n3", "o/a", 8)));  // replaces n2 before it starts
+  rig.linger = false;
   rig.hold = false;
   queue.drain();
   CHECK(rig.cancelled == 2);
