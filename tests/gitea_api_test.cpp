@@ -96,7 +96,7 @@ TEST_CASE("files come from the raw endpoint, absent is nothing") {
   Rig rig;
   auto config = rig.client.read_file(rig.repo, ".forgehand.yml", "main");
   REQUIRE(config.has_value());
-  CHECK(config->value() == "version: 1\n");
+  CHECK(config->value() == "commands: true\n");
   auto absent = rig.client.read_file(rig.repo, "AGENTS.md", "main");
   REQUIRE(absent.has_value());
   CHECK_FALSE(absent->has_value());

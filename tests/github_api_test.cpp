@@ -132,7 +132,7 @@ TEST_CASE("files at a ref: raw bytes, or nothing when absent") {
   auto config = rig.client.read_file(rig.repo, ".forgehand.yml", "main");
   REQUIRE(config.has_value());
   REQUIRE(config->has_value());
-  CHECK(**config == "version: 1\ncommands: true\n");
+  CHECK(**config == "commands: true\nci_fix: false\n");
   auto request = rig.only_request("/repos/octo-org/hello-world/contents/");
   CHECK(request.path == "/repos/octo-org/hello-world/contents/.forgehand.yml?ref=main");
   CHECK(request.header("Accept") == "application/vnd.github.raw+json");

@@ -108,7 +108,7 @@ TEST_CASE("files: the raw endpoint with an encoded path, absent is nothing") {
   Rig rig;
   auto config = rig.client.read_file(rig.repo, ".forgehand.yml", "main");
   REQUIRE(config.has_value());
-  CHECK(config->value() == "version: 1\n");
+  CHECK(config->value() == "commands: true\n");
   CHECK(rig.only_request("/projects/5/repository/files/").path ==
         "/api/v4/projects/5/repository/files/.forgehand.yml/raw?ref=main");
   auto absent = rig.client.read_file(rig.repo, ".forgehand/templates/result.md.mustache", "main");

@@ -49,7 +49,7 @@ int query_int(const httplib::Request& req, const char* name, int fallback) {
 }  // namespace
 
 FakeGitea::FakeGitea(bool actions_api, bool bot_is_admin) {
-  files_["main:.forgehand.yml"] = "version: 1\n";
+  files_["main:.forgehand.yml"] = "commands: true\n";
   auto route = [this](auto handler) {
     return recorded([handler](const httplib::Request& req, httplib::Response& res) {
       if (req.get_header_value("Authorization") != std::string("token ") + kToken) {

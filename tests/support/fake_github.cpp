@@ -65,7 +65,7 @@ json pull_json(int number, const std::string& repo, const std::string& head_repo
 }  // namespace
 
 FakeGithub::FakeGithub() : now_(std::chrono::system_clock::now()) {
-  files_["main:.forgehand.yml"] = "version: 1\ncommands: true\n";
+  files_["main:.forgehand.yml"] = "commands: true\nci_fix: false\n";
   install_routes();
   start();
 }

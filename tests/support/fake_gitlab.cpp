@@ -53,7 +53,7 @@ json user_json(int id, const std::string& username) {
 }  // namespace
 
 FakeGitlab::FakeGitlab() {
-  files_["main:.forgehand.yml"] = "version: 1\n";
+  files_["main:.forgehand.yml"] = "commands: true\n";
   // Paths are matched after httplib decodes them, so "group%2Fproject" arrives as
   // "group/project": project ids are matched lazily up to the next known segment.
   auto route = [this](auto handler) {
