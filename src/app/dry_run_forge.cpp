@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "config/policy_config.h"
+#include "forges/common/response_json.h"
 
 namespace forgehand {
 
@@ -13,32 +14,6 @@ constexpr const char* kAskForge = " (not asked in a dry run; --read asks the for
 std::string thread_name(const IssueRef& issue) {
   return std::string(issue.is_pull_request ? "pull request " : "issue ") + issue.repo.full_name +
          "#" + std::to_string(issue.number);
-}
-
-std::string_view reaction_word(Reaction reaction) {
-  switch (reaction) {
-    case Reaction::eyes:
-      return "eyes";
-    case Reaction::rocket:
-      return "rocket";
-    case Reaction::confused:
-      return "confused";
-  }
-  return "?";
-}
-
-std::string_view state_word(CommitState state) {
-  switch (state) {
-    case CommitState::pending:
-      return "pending";
-    case CommitState::success:
-      return "success";
-    case CommitState::failure:
-      return "failure";
-    case CommitState::error:
-      return "error";
-  }
-  return "?";
 }
 
 }  // namespace
@@ -85,7 +60,7 @@ Result<void> DryRunForge::edit_comment(const IssueRef& issue, std::string_view c
 
 Result<void> DryRunForge::add_reaction(const IssueRef& issue, std::string_view comment_id,
                                        Reaction reaction) const {
-  record({"react with " + std::string(reaction_word(reaction)) + " to comment " +
+  record({"react with " + std::string(forges::reaction_name(reaction)) + " to comment " +
               std::string(comment_id) + " on " + thread_name(issue),
           ""});
   return {};
@@ -101,7 +76,8 @@ Result<PullRequestInfo> DryRunForge::open_pull_request(const RepoRef& repo,
 
 Result<void> DryRunForge::set_commit_status(const RepoRef& repo, const CommitStatus& status) const {
   record({"set the commit status " + status.context + " of " + repo.full_name + "@" + status.sha +
-              " to " + std::string(state_word(status.state)) + ": " + status.description,
+              " to " + std::string(forges::github_status_state(status.state)) + ": " +
+              status.description,
           ""});
   return {};
 }
