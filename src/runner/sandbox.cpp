@@ -894,7 +894,10 @@ std::size_t kill_orphaned_sandboxes(const std::string& jobs_root) {
       continue;
     }
     int top = pid;
-    while (is_bwrap(processes[top].parent)) top = processes[top].parent;
+    // Bounded: the table is read process by process, so a reused pid could make a loop of it.
+    for (int depth = 0; depth < 16 && is_bwrap(processes[top].parent); ++depth) {
+      top = processes[top].parent;
+    }
     // A live sandbox's bubblewrap is the child of its reaper, a fork of forgehand (whose name a
     // fork keeps: "forgehand", or a thread's "fh-…"). An orphan's parent is init or a subreaper.
     int parent = processes[top].parent;
