@@ -50,18 +50,18 @@ Result<void> JobQueue::start(const SessionRequest& request) {
   if (forge_for_(request.event.instance) == nullptr) {
     return fail(ErrorCode::not_found, "no forge instance " + request.event.instance);
   }
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return fail(ErrorCode::unavailable, "forgehand is stopping");
+  }
   // Recorded before it is queued: the attempt counts and budgets see it from now on, and a
-  // restart finds it.
+  // restart finds it (also when the queue stops before it runs).
   if (recording_) {
     if (auto created = recording_->store.create_session(
             new_session_record(request, recording_->clock.now()), session_job_json(request));
         !created) {
       return tl::unexpected(created.error());
     }
-  }
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_) return fail(ErrorCode::unavailable, "forgehand is stopping");
   }
   enqueue(request);
   return {};
