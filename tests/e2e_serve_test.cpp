@@ -238,3 +238,31 @@ TEST_CASE("e2e gitea: cancel stops a running session and kills its sandboxed com
   REQUIRE_FALSE(edits.empty());
   CHECK(contains(json::parse(edits.back().body)["body"].get<std::string>(), "cancelled"));
 }
+
+TEST_CASE("e2e gitea: SIGTERM interrupts a running session, which runs again after the restart") {
+  GiteaServe serve;
+  constexpr std::string_view kMarker = "sleep 63.25";
+  ScriptedOpenAi stuck({{"", {{"run", {{"command", std::string(kMarker)}}}}, {}}});
+  serve.start(stuck);
+  CHECK(serve.comment("@forgehand-bot fix range_sum") == 202);
+  serve.wait_for_command(kMarker);
+
+  // Stopped without waiting for the command: its sandbox is killed, and the session (whose model
+  // has no second turn) did not go on to fail.
+  CHECK(serve.rig.stop() == 0);
+  CHECK(testing::living_processes_with(kMarker) == 0);
+  auto interrupted = serve.rig.sessions();
+  REQUIRE(interrupted.size() == 1);
+  CHECK(interrupted[0].state == SessionState::queued);
+  CHECK(interrupted[0].attempts == 0);
+  // The acknowledgement was left saying the work is under way.
+  CHECK(serve.forge.requests_to("/api/v1/repos/alice/widgets/issues/comments/1046").empty());
+
+  ScriptedOpenAi model(testing::stats_fix_script());
+  serve.start(model);
+  SessionRecord session = serve.finished_session();
+  INFO(serve.rig.logs());
+  CHECK(session.id == interrupted[0].id);
+  CHECK(session.attempts == 1);
+  check_published(serve.rig, serve.forge, session, "feature", serve.rig.feature_sha());
+}

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <mutex>
+#include <thread>
 
 #include "dispatch/job_queue.h"
 #include "dispatch/session_job.h"
@@ -224,4 +225,44 @@ TEST_CASE("recovery: a session whose request cannot be read back is failed on it
   }
   CHECK((*rig.store->find_session("fh-00000000000e"))->error.find("no forge instance") !=
         std::string::npos);
+}
+
+TEST_CASE("recovery: a session interrupted by a stopping queue runs again, its attempt refunded") {
+  Rig rig;
+  SessionRequest request = full_request("fh-00000000000f", 8);
+  std::atomic<bool> running{false};
+  {
+    // As SessionRunner reports a session cancelled while forgehand stops.
+    JobQueue queue(
+        1,
+        [&](const SessionRequest&, const Forge&, const std::atomic<bool>& cancel) {
+          running = true;
+          for (int i = 0; i < 5000 && !cancel; ++i) std::this_thread::sleep_for(1ms);
+          SessionReport report;
+          report.state = cancel ? SessionState::queued : SessionState::succeeded;
+          report.error = "forgehand stopped while this session ran";
+          return report;
+        },
+        [&](const std::string& name) { return name == "gitea" ? rig.forge.get() : nullptr; },
+        JobQueue::Recording{*rig.store, rig.config, system_clock()});
+    REQUIRE(queue.start(request));
+    for (int i = 0; i < 2000 && !running; ++i) std::this_thread::sleep_for(1ms);
+    REQUIRE(running);
+    queue.interrupt();
+    CHECK_FALSE(queue.start(full_request("fh-000000000010", 9)).has_value());
+  }
+  auto interrupted = *rig.store->find_session(request.session_id);
+  CHECK(interrupted->state == SessionState::queued);
+  CHECK(interrupted->attempts == 0);
+  CHECK_FALSE(rig.store->find_session("fh-000000000010")->has_value());
+
+  auto queue = rig.queue();
+  auto recovered = queue->recover(rig.abandon());
+  REQUIRE_MESSAGE(recovered.has_value(), recovered.error().message);
+  CHECK(recovered->resumed == std::vector<std::string>{request.session_id});
+  queue->drain();
+  auto finished = *rig.store->find_session(request.session_id);
+  CHECK(finished->state == SessionState::succeeded);
+  CHECK(finished->attempts == 1);
+  CHECK(rig.abandoned.empty());
 }

@@ -290,6 +290,21 @@ TEST_CASE("session store: a session's job is kept with it until it finishes") {
   CHECK_FALSE(store->find_session_job("fh-404")->has_value());
 }
 
+TEST_CASE("session store: a session released for a restart is queued, its attempt not counted") {
+  testing::TempDir dir;
+  auto store = open_store(dir.file("forgehand.db"));
+  REQUIRE(store->create_session(queued("fh-1")));
+  REQUIRE(store->start_session("fh-1", "w1", kJan31));
+  REQUIRE(store->release_session("fh-1", "forgehand stopped"));
+  auto released = *store->find_session("fh-1");
+  CHECK(released->state == SessionState::queued);
+  CHECK(released->attempts == 0);
+  CHECK(released->error == "forgehand stopped");
+  CHECK(store->release_session("fh-1", "").error().code == ErrorCode::conflict);
+  REQUIRE(store->start_session("fh-1", "w2", kJan31 + 1s));
+  CHECK((*store->find_session("fh-1"))->attempts == 1);
+}
+
 TEST_CASE("session store: attempts are counted per failing head sha and per pull request") {
   testing::TempDir dir;
   auto store = open_store(dir.file("forgehand.db"));

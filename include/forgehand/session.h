@@ -221,6 +221,10 @@ class SessionStore {
   // stays, `error` says why. Errors: `conflict` unless it is running.
   virtual Result<void> requeue_session(std::string_view id, std::string_view error) = 0;
 
+  // running → queued because forgehand stopped it on purpose (a restart): unlike requeue_session
+  // the start is not counted as an attempt. Errors: `conflict` unless it is running.
+  virtual Result<void> release_session(std::string_view id, std::string_view error) = 0;
+
   // Errors: `not_found`. Allowed in any state: results may arrive after a cancellation.
   virtual Result<void> update_session(std::string_view id, const SessionUpdate& update) = 0;
 

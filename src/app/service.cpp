@@ -69,6 +69,8 @@ void create_data_dirs(const ServerConfig& config) {
 }
 
 Service::~Service() {
+  stopping_ = true;
+  if (jobs_) jobs_->interrupt();
   jobs_.reset();  // running sessions use the adapters and the proxy
   if (proxy_) proxy_->stop();
 }
@@ -103,8 +105,9 @@ Result<std::unique_ptr<Service>> Service::create(const ServerConfig& config,
     log::info("no git on PATH: fetched packs are indexed by libgit2, on one thread");
   }
   s.sandbox_ = std::make_unique<runner::ProcessSandbox>(config.sandbox);
-  s.runner_ = std::make_unique<SessionRunner>(SessionRunnerDeps{
-      config, *s.models_, *s.workspace_, *s.sandbox_, *s.proxy_, *s.templates_, system_clock()});
+  s.runner_ = std::make_unique<SessionRunner>(
+      SessionRunnerDeps{config, *s.models_, *s.workspace_, *s.sandbox_, *s.proxy_, *s.templates_,
+                        system_clock(), &s.stopping_});
   s.jobs_ = std::make_unique<JobQueue>(
       config.workers.count,
       [runner = s.runner_.get()](const SessionRequest& request, const Forge& forge,

@@ -4,6 +4,7 @@
 // job queue and the event router. `serve` hands it recorded deliveries; `forgehand replay` hands
 // it one payload, so both run the same pipeline. Thread-safe once created.
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -59,7 +60,8 @@ class Service {
   static Result<std::unique_ptr<Service>> create(const ServerConfig& config,
                                                  SessionStore& sessions);
 
-  // Lets running sessions finish (queued ones stay queued in the store), then stops the proxy.
+  // Interrupts running sessions (their sandboxes killed; a push under way completes) and leaves
+  // them queued in the store with queued ones, to run at the next start; then stops the proxy.
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
@@ -95,6 +97,7 @@ class Service {
   // Raw pointers into the dispatcher's adapters, which outlive the job queue.
   std::map<std::string, const Forge*, std::less<>> forge_index_;
   std::unique_ptr<DeliveryDispatcher> dispatcher_;
+  std::atomic<bool> stopping_{false};
   std::unique_ptr<JobQueue> jobs_;
   std::unique_ptr<OutcomeRecorder> outcomes_;
   std::unique_ptr<EventRouter> router_;

@@ -235,13 +235,18 @@ void JobQueue::work() {
         update.pull_request_url = report.pull_request->url;
       }
       record("update", recording_->store.update_session(id, update));
-      record("finish", recording_->store.finish_session(id, report.state, report.error,
-                                                        recording_->clock.now()));
+      if (report.state == SessionState::queued) {
+        record("release", recording_->store.release_session(id, report.error));
+      } else {
+        record("finish", recording_->store.finish_session(id, report.state, report.error,
+                                                          recording_->clock.now()));
+      }
     }
-    log::info("session finished", {{"session", job.request.session_id},
-                                   {"state", to_string(report.state)},
-                                   {"error", report.error},
-                                   {"runner_seconds", report.runner_seconds}});
+    log::info(report.state == SessionState::queued ? "session interrupted" : "session finished",
+              {{"session", job.request.session_id},
+               {"state", to_string(report.state)},
+               {"error", report.error},
+               {"runner_seconds", report.runner_seconds}});
     release();
   }
 }
@@ -275,6 +280,15 @@ std::string JobQueue::cancel(const Event& event) {
            "`: its commands are killed and nothing is pushed.";
   }
   return "No forgehand session is queued or running here.";
+}
+
+void JobQueue::interrupt() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    for (auto& [thread, running] : running_) running.cancel->store(true);
+  }
+  wake_.notify_all();
 }
 
 void JobQueue::drain() {

@@ -61,6 +61,11 @@ class JobQueue {
   // Waits until nothing is queued or running, for tests and shutdown.
   void drain();
 
+  // For a restart: refuses new sessions and cancels the running ones (their sandboxes are
+  // killed). A run that reports `queued` (SessionRunnerDeps::stopping) goes back to queued in the
+  // table, its attempt not counted, for recover() at the next start; queued ones stay there.
+  void interrupt();
+
   // Posts the failure of a session that will not run on its thread (SessionRunner::abandon).
   using Abandon = std::function<void(const SessionRequest&, const Forge&, const std::string& why)>;
   struct Recovery {

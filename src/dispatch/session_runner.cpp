@@ -100,6 +100,12 @@ SessionReport SessionRunner::run(const SessionRequest& request, const Forge& for
     report.state = state;
     report.error = std::move(error);
     report.runner_seconds = std::chrono::duration<double>(deps_.clock.now() - started).count();
+    // The acknowledgement still says the work is under way, which it is again after the restart.
+    if (cancel && deps_.stopping != nullptr && *deps_.stopping) {
+      report.state = SessionState::queued;
+      report.error = "forgehand stopped while this session ran; it runs again at the next start";
+      return report;
+    }
     post_result(request, forge, report);
     return report;
   };

@@ -26,6 +26,7 @@
 namespace forgehand {
 
 struct SessionReport {
+  // `queued` when forgehand stopped it (SessionRunnerDeps::stopping): it has not ended.
   SessionState state = SessionState::failed;
   std::string summary;  // the runner's summary, redacted
   std::string error;    // what failed, for people; empty when it did not
@@ -44,6 +45,9 @@ struct SessionRunnerDeps {
   proxy::ModelProxy& proxy;
   const render::TemplateSet& templates;
   const Clock& clock;
+  // Set when forgehand is stopping: a session cancelled then was interrupted, not cancelled by
+  // anyone, and runs again at the next start. Null: never.
+  const std::atomic<bool>* stopping = nullptr;
 };
 
 class SessionRunner {

@@ -929,6 +929,20 @@ Result<void> SqliteStore::requeue_session(std::string_view id, std::string_view 
   });
 }
 
+Result<void> SqliteStore::release_session(std::string_view id, std::string_view error) {
+  std::string redacted = redact(error);
+  return write<void>([&](Connection& db) -> Result<void> {
+    auto release = db.statement(
+        "UPDATE sessions SET state = 'queued', error = ?2, heartbeat_at_ms = NULL, "
+        "attempts = max(attempts - 1, 0) WHERE id = ?1 AND state = 'running'");
+    if (!release) return tl::unexpected(release.error());
+    (*release)->bind(1, id).bind(2, redacted);
+    if (auto done = (*release)->run(); !done) return done;
+    if (db.changes() != 1) return explain_unchanged(db, id, "release");
+    return {};
+  });
+}
+
 Result<void> SqliteStore::update_session(std::string_view id, const SessionUpdate& update) {
   // Everything is serialised and compressed here, so the writer only binds.
   std::optional<std::string> calls, model, tools, instructions, commands, summary;

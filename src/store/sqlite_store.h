@@ -57,6 +57,7 @@ class SqliteStore final : public Store, public SessionStore {
   Result<void> heartbeat_session(std::string_view id, std::string_view worker,
                                  TimePoint now) override;
   Result<void> requeue_session(std::string_view id, std::string_view error) override;
+  Result<void> release_session(std::string_view id, std::string_view error) override;
   Result<void> update_session(std::string_view id, const SessionUpdate& update) override;
   Result<void> finish_session(std::string_view id, SessionState state, std::string_view error,
                               TimePoint now) override;
