@@ -28,25 +28,8 @@ bool contains(const std::string& text, std::string_view part) {
 // What every successful session leaves behind on a Gitea-like forge.
 void check_published(ServeRig& rig, FakeGitea& gitea, const SessionRecord& session,
                      const std::string& base_branch, const std::string& base_sha) {
-  CHECK(session.state == SessionState::succeeded);
-  CHECK(session.error.empty());
+  rig.check_pushed_fix(session, base_sha);
   CHECK(session.pull_request.number == 14);
-  CHECK(session.head_ref.starts_with("forgehand/" + session.id + "-"));
-  REQUIRE(session.head_sha.size() == 40);
-  CHECK(session.model() == "scripted/" + std::string(ScriptedOpenAi::kModel));
-  CHECK(session.runner_seconds > 0);
-  CHECK_FALSE(session.calls.empty());
-
-  // The branch, its parent and its trailers, on the git server.
-  CHECK(rig.git().rev_parse(ServeRig::kRepo, session.head_ref) == session.head_sha);
-  CHECK(rig.git().rev_parse(ServeRig::kRepo, session.head_sha + "~1") == base_sha);
-  std::string message =
-      rig.git().git(ServeRig::kRepo, {"log", "-1", "--format=%B", session.head_sha});
-  CHECK(contains(message, "Forgehand-Session: " + session.id));
-  CHECK(contains(message, "Model: scripted/"));
-  CHECK(contains(message, "Requested-by: alice"));
-  CHECK(contains(rig.git().git(ServeRig::kRepo, {"show", session.head_sha + ":src/stats.c"}),
-                 "i <= to"));
 
   // The pull request into the base branch, with the attribution.
   auto opened = gitea.requests_to("/api/v1/repos/alice/widgets/pulls");

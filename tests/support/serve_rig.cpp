@@ -128,6 +128,27 @@ int ServeRig::deliver(ForgeKind kind, const std::string& instance, const std::st
   return response ? response->status : -1;
 }
 
+void ServeRig::check_pushed_fix(const SessionRecord& session, const std::string& base_sha) {
+  auto contains = [](const std::string& text, std::string_view part) {
+    return text.find(part) != std::string::npos;
+  };
+  CHECK(session.state == SessionState::succeeded);
+  CHECK(session.error.empty());
+  CHECK(session.head_ref.starts_with("forgehand/" + session.id + "-"));
+  REQUIRE(session.head_sha.size() == 40);
+  CHECK(session.model() == "scripted/" + std::string(ScriptedOpenAi::kModel));
+  CHECK(session.runner_seconds > 0);
+  CHECK_FALSE(session.calls.empty());
+
+  CHECK(git_.rev_parse(kRepo, session.head_ref) == session.head_sha);
+  CHECK(git_.rev_parse(kRepo, session.head_sha + "~1") == base_sha);
+  std::string message = git_.git(kRepo, {"log", "-1", "--format=%B", session.head_sha});
+  CHECK(contains(message, "Forgehand-Session: " + session.id));
+  CHECK(contains(message, "Model: scripted/"));
+  CHECK(contains(message, "Requested-by: alice"));
+  CHECK(contains(git_.git(kRepo, {"show", session.head_sha + ":src/stats.c"}), "i <= to"));
+}
+
 std::vector<SessionRecord> ServeRig::sessions() {
   auto store = SqliteStore::open(
       SqliteStoreOptions{.path = dir_.file("data/forgehand.db"), .read_only = true});

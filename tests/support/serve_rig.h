@@ -57,6 +57,10 @@ class ServeRig {
   int deliver(ForgeKind kind, const std::string& instance, const std::string& fixture,
               const std::function<void(nlohmann::json&)>& patch);
 
+  // Checks that `session` succeeded with the scripted model and pushed the stats fix: its branch
+  // on the git server, one commit on `base_sha` with the trailers, requested by alice.
+  void check_pushed_fix(const SessionRecord& session, const std::string& base_sha);
+
   // The sessions in the service's store, newest first.
   std::vector<SessionRecord> sessions();
   // Waits (bounded) until a session exists and satisfies `done`; nullopt on timeout.
