@@ -27,26 +27,6 @@ const Forge kForges[] = {
     {ForgeKind::forgejo, "forgejo/pull_request.closed.unmerged"},
 };
 
-// Captures log lines for the lifetime of a test.
-class LogCapture {
- public:
-  LogCapture() {
-    log::set_sink([this](std::string_view line) {
-      std::lock_guard lock(mutex_);
-      text_ += line;
-    });
-  }
-  ~LogCapture() { log::set_sink({}); }
-  std::string text() {
-    std::lock_guard lock(mutex_);
-    return text_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::string text_;
-};
-
 struct Rig {
   testing::TempDir dir;
   std::unique_ptr<SqliteStore> store;
@@ -89,7 +69,7 @@ struct Rig {
 }  // namespace
 
 TEST_CASE("over HTTP: valid, wrong, empty and missing signatures on all four forges") {
-  LogCapture logs;
+  testing::LogCapture logs;
   Rig rig;
   for (const Forge& forge : kForges) {
     CAPTURE(forge.fixture);

@@ -74,25 +74,6 @@ Event parse_with(const std::string& name, const nlohmann::json::json_pointer& fi
   return parse(fixture, kind);
 }
 
-class LogCapture {
- public:
-  LogCapture() {
-    log::set_sink([this](std::string_view line) {
-      std::lock_guard lock(mutex_);
-      text_ += line;
-    });
-  }
-  ~LogCapture() { log::set_sink({}); }
-  std::string text() {
-    std::lock_guard lock(mutex_);
-    return text_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::string text_;
-};
-
 struct Rig {
   testing::TempDir dir;
   testing::ManualClock clock;
@@ -214,14 +195,14 @@ TEST_CASE("outcomes: one info line per recorded outcome, none for others' pull r
   Event merged = parse("github/pull_request.closed.merged");
   rig.session("fh-1", "github", merged.repo.full_name, merged.number, "pushed-1");
   rig.session("fh-2", "github", merged.repo.full_name, merged.number, "pushed-2");
-  LogCapture log;
+  testing::LogCapture log;
   rig.handle(merged);
   std::string text = log.text();
   CHECK(text.find("pull request outcome recorded") != std::string::npos);
   CHECK(text.find(R"("sessions":2)") != std::string::npos);
   CHECK(text.find(R"("merged_by":"anbraten")") != std::string::npos);
 
-  LogCapture quiet;
+  testing::LogCapture quiet;
   Event unmerged = parse("github/pull_request.closed.unmerged");  // a pull request of someone's
   rig.handle(unmerged);
   Event green = parse("github/check_suite.completed.success");  // a commit nobody here pushed

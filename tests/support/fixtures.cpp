@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "util/crypto.h"
+#include "util/log.h"
 
 namespace forgehand::testing {
 
@@ -88,6 +89,20 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ignored;
   fs::remove_all(path_, ignored);
+}
+
+LogCapture::LogCapture() {
+  log::set_sink([this](std::string_view line) {
+    std::lock_guard lock(mutex_);
+    text_ += line;
+  });
+}
+
+LogCapture::~LogCapture() { log::set_sink({}); }
+
+std::string LogCapture::text() {
+  std::lock_guard lock(mutex_);
+  return text_;
 }
 
 }  // namespace forgehand::testing

@@ -88,4 +88,18 @@ class RecordingSleeper final : public Sleeper {
   mutable std::vector<std::chrono::milliseconds> slept_;
 };
 
+// Captures forgehand's log lines for its lifetime (one at a time: it replaces the log's sink).
+class LogCapture {
+ public:
+  LogCapture();
+  ~LogCapture();
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  std::string text();
+
+ private:
+  std::mutex mutex_;
+  std::string text_;
+};
+
 }  // namespace forgehand::testing
