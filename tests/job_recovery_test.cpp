@@ -241,6 +241,8 @@ TEST_CASE("recovery: a session interrupted by a stopping queue runs again, its a
           SessionReport report;
           report.state = cancel ? SessionState::queued : SessionState::succeeded;
           report.error = "forgehand stopped while this session ran";
+          report.agent.calls = {{"openai", "gpt-4o", "api.openai.com", 200, 1.0, {}, 0.25, "", ""}};
+          report.runner_seconds = 30;
           return report;
         },
         [&](const std::string& name) { return name == "gitea" ? rig.forge.get() : nullptr; },
@@ -254,6 +256,7 @@ TEST_CASE("recovery: a session interrupted by a stopping queue runs again, its a
   auto interrupted = *rig.store->find_session(request.session_id);
   CHECK(interrupted->state == SessionState::queued);
   CHECK(interrupted->attempts == 0);
+  CHECK(interrupted->cost() == doctest::Approx(0.25));
   CHECK_FALSE(rig.store->find_session("fh-000000000010")->has_value());
 
   auto queue = rig.queue();
@@ -264,5 +267,10 @@ TEST_CASE("recovery: a session interrupted by a stopping queue runs again, its a
   auto finished = *rig.store->find_session(request.session_id);
   CHECK(finished->state == SessionState::succeeded);
   CHECK(finished->attempts == 1);
+  // The rerun's spend comes on top of what the interrupted start spent (the rig's run reports
+  // none).
+  CHECK(finished->calls.size() == 1);
+  CHECK(finished->cost() == doctest::Approx(0.25));
+  CHECK(finished->runner_seconds == doctest::Approx(30));
   CHECK(rig.abandoned.empty());
 }

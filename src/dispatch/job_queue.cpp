@@ -201,7 +201,14 @@ void JobQueue::work() {
     const std::string worker = "pid" + std::to_string(::getpid());
     std::atomic<bool> finished{false};
     std::thread heartbeat;
+    // What an interrupted earlier start spent stays on the record (and in the budgets).
+    std::vector<ModelCall> earlier_calls;
+    double earlier_seconds = 0;
     if (recording_) {
+      if (auto stored = recording_->store.find_session(id); stored && *stored) {
+        earlier_calls = (*stored)->calls;
+        earlier_seconds = (*stored)->runner_seconds;
+      }
       auto started = recording_->store.start_session(id, worker, recording_->clock.now());
       if (!started && started.error().code == ErrorCode::conflict) {
         // Finished meanwhile (cancelled, failed on recovery): it must not run.
@@ -227,7 +234,8 @@ void JobQueue::work() {
     if (heartbeat.joinable()) heartbeat.join();
     if (recording_) {
       SessionUpdate update = agent_result_update(report.agent, recording_->config);
-      update.runner_seconds = report.runner_seconds;
+      update.calls->insert(update.calls->begin(), earlier_calls.begin(), earlier_calls.end());
+      update.runner_seconds = earlier_seconds + report.runner_seconds;
       update.head_ref = report.branch;
       if (!report.pushed_sha.empty()) update.head_sha = report.pushed_sha;
       if (report.pull_request) {
