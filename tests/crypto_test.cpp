@@ -72,3 +72,9 @@ TEST_CASE("closest_match suggests near keys only") {
   CHECK_FALSE(text::closest_match("completely_else", keys).has_value());
   CHECK(text::edit_distance("kitten", "sitting") == 3);
 }
+
+TEST_CASE("join puts the separator between items only") {
+  CHECK(text::join(std::vector<std::string>{}, ", ").empty());
+  CHECK(text::join(std::vector<std::string>{"a"}, ", ") == "a");
+  CHECK(text::join(std::vector<std::string>{"a", "", "c"}, " → ") == "a →  → c");
+}

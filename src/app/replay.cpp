@@ -16,6 +16,7 @@
 #include "server/intake.h"
 #include "store/sqlite_store.h"
 #include "util/redact.h"
+#include "util/text.h"
 
 namespace fs = std::filesystem;
 
@@ -70,15 +71,6 @@ std::string indented(std::string_view text, std::string_view prefix) {
   return out;
 }
 
-std::string joined(const std::vector<std::string>& items, std::string_view separator) {
-  std::string out;
-  for (const std::string& item : items) {
-    if (!out.empty()) out += separator;
-    out += item;
-  }
-  return out;
-}
-
 void print_event(const Event& event, const std::string& forge_event, std::ostream& out) {
   out << "Event     " << to_string(event.kind) << " (" << forge_event
       << (event.action.empty() ? "" : ", " + event.action) << "), delivery " << event.delivery_id
@@ -115,7 +107,8 @@ void print_decision(const ServerConfig& config, const Event& event, const Commen
                    event.actor.login);
   out << "\nDecision: ";
   if (decision.allowed) {
-    out << "allowed, route " << view.route << " (" << joined(view.route_providers, " → ") << ")";
+    out << "allowed, route " << view.route << " (" << text::join(view.route_providers, " → ")
+        << ")";
   } else {
     out << "denied (" << policy::to_string(decision.deny_reason)
         << (decision.notify ? "" : ", quietly") << ")";
@@ -189,7 +182,7 @@ int dry_run(const ServerConfig& config, const InstanceConfig& instance, const Fo
         if (!request.failure_excerpt.empty()) body = request.failure_excerpt;
         forge.record({"start session " + request.session_id + " (" +
                           std::string(to_string(request.decision.task)) + ") on route " +
-                          request.decision.route + " (" + joined(providers, " → ") + ")",
+                          request.decision.route + " (" + text::join(providers, " → ") + ")",
                       body});
         return {};
       },
@@ -265,7 +258,7 @@ int replay(const ServerConfig& config, const ReplayOptions& options, std::ostrea
     std::vector<std::string> names;
     for (const InstanceConfig& configured : config.instances) names.push_back(configured.name);
     err << "replay: no instance named \"" << options.instance << "\" in " << config.source
-        << "; configured: " << (names.empty() ? "none" : joined(names, ", ")) << "\n";
+        << "; configured: " << (names.empty() ? "none" : text::join(names, ", ")) << "\n";
     return 2;
   }
   fs::path fixture(options.fixture);

@@ -31,10 +31,8 @@ bool listed(const std::vector<std::string>& logins, std::string_view login) {
                      [&](const std::string& entry) { return same_login(entry, login); });
 }
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out.empty() ? "none" : out;
+std::string or_none(const std::vector<std::string>& items) {
+  return items.empty() ? "none" : text::join(items, ", ");
 }
 
 std::string task_words(TaskType task) {
@@ -170,7 +168,7 @@ Narrowed narrow(RepoPolicy server, const RepoConfig& repo) {
     } else {
       rejections.push_back(repo.where("routes." + std::string(to_string(task))) + ": route " +
                            route + " is not allowed for " + task_words(task) + " on " +
-                           p.sensitivity + " repositories (allowed: " + join(allowed) + ")");
+                           p.sensitivity + " repositories (allowed: " + or_none(allowed) + ")");
     }
   }
   if (s.min_permission) {
@@ -294,8 +292,8 @@ PolicyDecision decide(const ServerConfig& config, const PolicyRequest& request,
       }
       if (!allowed) {
         return deny(DenyReason::not_allowlisted,
-                    who + " is not on this repository's allowlist (users: " + join(p.users) +
-                        "; teams: " + join(p.teams) + ")");
+                    who + " is not on this repository's allowlist (users: " + or_none(p.users) +
+                        "; teams: " + or_none(p.teams) + ")");
       }
       decision.reasons.push_back(who + " " + via);
     }
@@ -341,7 +339,7 @@ PolicyDecision decide(const ServerConfig& config, const PolicyRequest& request,
     if (std::find(allowed.begin(), allowed.end(), *request.requested_route) == allowed.end()) {
       return deny(DenyReason::route, "route " + *request.requested_route + " is not allowed for " +
                                          task_words(request.task) + " on " + p.sensitivity +
-                                         " repositories (allowed: " + join(allowed) + ")");
+                                         " repositories (allowed: " + or_none(allowed) + ")");
     }
     decision.route = *request.requested_route;
     decision.reasons.push_back("route " + decision.route + ": asked for, and allowed for " +

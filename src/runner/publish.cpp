@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "runner/git_support.h"
+#include "util/text.h"
 
 namespace forgehand::runner {
 
@@ -51,20 +52,11 @@ bool glob(std::string_view pattern, std::string_view text) {
   return glob(pattern.substr(1), text.substr(1));
 }
 
-std::string join(const std::vector<std::string>& items, std::string_view separator) {
-  std::string out;
-  for (const std::string& item : items) {
-    if (!out.empty()) out += separator;
-    out += item;
-  }
-  return out;
-}
-
 // At most `limit` items, then how many more.
 std::string list(const std::vector<std::string>& items, std::size_t limit = 20) {
-  if (items.size() <= limit) return join(items, ", ");
+  if (items.size() <= limit) return text::join(items, ", ");
   std::vector<std::string> head(items.begin(), items.begin() + static_cast<long>(limit));
-  return join(head, ", ") + " and " + std::to_string(items.size() - limit) + " more";
+  return text::join(head, ", ") + " and " + std::to_string(items.size() - limit) + " more";
 }
 
 bool is_protected(std::string_view path, const PublishPolicy& policy) {
@@ -299,7 +291,7 @@ Result<Inspection> inspect(git_repository* repository, const std::string& base_s
     }
   }
   if (!problems.empty()) {
-    return fail(code, "publish refused: " + join(problems, "; "));
+    return fail(code, "publish refused: " + text::join(problems, "; "));
   }
 
   GitBuffer patch_text;

@@ -43,6 +43,15 @@ std::string_view trim(std::string_view text) {
   return text.substr(begin, end - begin + 1);
 }
 
+std::string join(std::span<const std::string> items, std::string_view separator) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += separator;
+    out += item;
+  }
+  return out;
+}
+
 std::string decimal(double value, int places) {
   char text[64];
   std::snprintf(text, sizeof text, "%.*f", places, value);

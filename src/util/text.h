@@ -19,6 +19,9 @@ std::optional<std::string> closest_match(std::string_view word,
 // `text` without leading and trailing spaces, tabs and line breaks.
 std::string_view trim(std::string_view text);
 
+// The items with `separator` between them.
+std::string join(std::span<const std::string> items, std::string_view separator);
+
 // `value` with exactly `places` decimals ("2.50"), for costs in messages.
 std::string decimal(double value, int places);
 
