@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "forges/forge_registry.h"
+#include "server/intake.h"
 #include "support/fixtures.h"
 #include "util/http_client.h"
 
@@ -17,25 +18,11 @@ ForgeKind kind_of(std::string_view fixture) {
   return *parse_forge_kind(fixture.substr(0, fixture.find('/')));
 }
 
-std::string event_header(ForgeKind kind) {
-  switch (kind) {
-    case ForgeKind::github:
-      return "x-github-event";
-    case ForgeKind::gitlab:
-      return "x-gitlab-event";
-    case ForgeKind::gitea:
-      return "x-gitea-event";
-    case ForgeKind::forgejo:
-      return "x-forgejo-event";
-  }
-  return {};
-}
-
 Delivery delivery_from(const testing::Fixture& fixture, ForgeKind kind) {
   Delivery delivery;
   delivery.instance = std::string(to_string(kind));
   delivery.delivery_id = "d-1";
-  delivery.event = fixture.headers.at(event_header(kind));
+  delivery.event = fixture.headers.at(std::string(event_header(kind)));
   delivery.headers = fixture.headers;
   delivery.body = fixture.body;
   return delivery;

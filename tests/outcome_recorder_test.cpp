@@ -14,6 +14,7 @@
 
 #include "audit/reports.h"
 #include "forges/forge_registry.h"
+#include "server/intake.h"
 #include "store/sqlite_store.h"
 #include "support/fixtures.h"
 #include "support/process.h"
@@ -25,20 +26,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string event_header(ForgeKind kind) {
-  switch (kind) {
-    case ForgeKind::github:
-      return "x-github-event";
-    case ForgeKind::gitlab:
-      return "x-gitlab-event";
-    case ForgeKind::gitea:
-      return "x-gitea-event";
-    case ForgeKind::forgejo:
-      return "x-forgejo-event";
-  }
-  return {};
-}
-
 // The event an adapter of the fixture's forge makes of it, on an instance named after the forge.
 Event parse(const testing::Fixture& fixture, ForgeKind kind) {
   static const HttplibClient http;
@@ -49,7 +36,7 @@ Event parse(const testing::Fixture& fixture, ForgeKind kind) {
   Delivery delivery;
   delivery.instance = instance;
   delivery.delivery_id = "d-1";
-  delivery.event = fixture.headers.at(event_header(kind));
+  delivery.event = fixture.headers.at(std::string(event_header(kind)));
   delivery.headers = fixture.headers;
   delivery.body = fixture.body;
   auto parsed = (*forge)->parse(delivery);
