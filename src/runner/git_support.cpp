@@ -231,4 +231,24 @@ int RemoteSession::on_sideband(const char* text, int length, void* payload) {
   return 0;
 }
 
+Result<std::map<std::string, std::string>> connect_and_list(git_remote* remote,
+                                                            RemoteSession& session,
+                                                            git_direction direction,
+                                                            std::string_view what) {
+  git_remote_connect_options connect = GIT_REMOTE_CONNECT_OPTIONS_INIT;
+  connect.callbacks = session.callbacks();
+  connect.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
+  if (int result = git_remote_connect_ext(remote, direction, &connect); result < 0) {
+    return tl::unexpected(session.failure(result, what));
+  }
+  const git_remote_head** heads = nullptr;
+  std::size_t count = 0;
+  if (int result = git_remote_ls(&heads, &count, remote); result < 0) {
+    return tl::unexpected(session.failure(result, what));
+  }
+  std::map<std::string, std::string> advertised;
+  for (std::size_t i = 0; i < count; ++i) advertised[heads[i]->name] = oid_hex(heads[i]->oid);
+  return advertised;
+}
+
 }  // namespace forgehand::runner

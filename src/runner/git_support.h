@@ -7,6 +7,7 @@
 #include <git2/sys/mempack.h>
 #include <git2/sys/repository.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -112,5 +113,12 @@ class RemoteSession {
   std::vector<RefStatus> statuses_;
   std::string messages_;
 };
+
+// Connects `remote` for `direction` with the session's callbacks (off-site redirects refused) and
+// returns what the server advertises: ref name → commit id. Errors as RemoteSession::failure.
+Result<std::map<std::string, std::string>> connect_and_list(git_remote* remote,
+                                                            RemoteSession& session,
+                                                            git_direction direction,
+                                                            std::string_view what);
 
 }  // namespace forgehand::runner

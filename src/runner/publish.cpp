@@ -416,31 +416,19 @@ Result<void> push(git_repository* repository, const PublishRequest& request) {
   auto remote = anonymous_remote(repository, request.remote.clone_url);
   if (!remote) return tl::unexpected(remote.error());
   RemoteSession session(request.remote, request.max_auth_attempts);
-  git_remote_connect_options connect = GIT_REMOTE_CONNECT_OPTIONS_INIT;
-  connect.callbacks = session.callbacks();
-  connect.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
-  if (int result = git_remote_connect_ext(remote->get(), GIT_DIRECTION_PUSH, &connect);
-      result < 0) {
-    return tl::unexpected(session.failure(result, what));
-  }
-  const git_remote_head** heads = nullptr;
-  std::size_t count = 0;
-  if (int result = git_remote_ls(&heads, &count, remote->get()); result < 0) {
-    return tl::unexpected(session.failure(result, what));
-  }
-  for (std::size_t i = 0; i < count; ++i) {
-    // The name carries the session id, so it exists only if someone else made it (or an earlier
-    // attempt pushed it): either way it is not ours to move.
-    if (ref == heads[i]->name) {
-      return fail(ErrorCode::conflict,
-                  what + ": the branch already exists on the remote; it is not overwritten");
-    }
+  auto advertised = connect_and_list(remote->get(), session, GIT_DIRECTION_PUSH, what);
+  if (!advertised) return tl::unexpected(advertised.error());
+  // The name carries the session id, so it exists only if someone else made it (or an earlier
+  // attempt pushed it): either way it is not ours to move.
+  if (advertised->contains(ref)) {
+    return fail(ErrorCode::conflict,
+                what + ": the branch already exists on the remote; it is not overwritten");
   }
   std::string spec = ref + ":" + ref;  // no '+': never a force push
   char* specs[] = {spec.data()};
   git_strarray refspecs{specs, 1};
   git_push_options options = GIT_PUSH_OPTIONS_INIT;
-  options.callbacks = connect.callbacks;
+  options.callbacks = session.callbacks();
   options.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
   if (int result = git_remote_upload(remote->get(), &refspecs, &options); result < 0) {
     return tl::unexpected(session.failure(result, what));

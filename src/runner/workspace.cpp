@@ -211,21 +211,9 @@ Result<std::map<std::string, std::string>> fetch_into_mirror(git_repository* mir
   auto remote = anonymous_remote(mirror, source.credentials.clone_url);
   if (!remote) return tl::unexpected(remote.error());
   RemoteSession session(source.credentials, max_auth_attempts);
-  git_remote_connect_options connect = GIT_REMOTE_CONNECT_OPTIONS_INIT;
-  connect.callbacks = session.callbacks();
-  connect.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
-  if (int result = git_remote_connect_ext(remote->get(), GIT_DIRECTION_FETCH, &connect);
-      result < 0) {
-    return tl::unexpected(session.failure(result, what));
-  }
-
-  const git_remote_head** heads = nullptr;
-  std::size_t count = 0;
-  if (int result = git_remote_ls(&heads, &count, remote->get()); result < 0) {
-    return tl::unexpected(session.failure(result, what));
-  }
-  std::map<std::string, std::string> advertised;
-  for (std::size_t i = 0; i < count; ++i) advertised[heads[i]->name] = oid_hex(heads[i]->oid);
+  auto listed = connect_and_list(remote->get(), session, GIT_DIRECTION_FETCH, what);
+  if (!listed) return tl::unexpected(listed.error());
+  const std::map<std::string, std::string>& advertised = *listed;
   for (const WantedRef& ref : wanted) {
     if (ref.commit) continue;
     auto it = advertised.find(ref.name);
@@ -238,7 +226,7 @@ Result<std::map<std::string, std::string>> fetch_into_mirror(git_repository* mir
   std::vector<char*> pointers;
   git_strarray refspecs = strarray(pointers, specs);
   git_fetch_options options = GIT_FETCH_OPTIONS_INIT;
-  options.callbacks = connect.callbacks;
+  options.callbacks = session.callbacks();
   options.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
   options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
   options.update_fetchhead = 0;
